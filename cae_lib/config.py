@@ -1,0 +1,89 @@
+"""Course-wide switches read from environment variables.
+
+``CAE_DATA_DIR``
+    Folder holding the MNIST IDX files (or a folder with an ``mnist/``
+    sub-folder, such as ``../shared/data``). Unset: Keras downloads MNIST.
+``CAE_QUICK``
+    ``1`` (or ``true``/``yes``/``on``) shrinks every training run in the course
+    to a small subset and few epochs, so that continuous integration can
+    execute all notebooks in minutes. The figures are then rough; full mode
+    (unset or ``0``) reproduces the numbers the notebooks state.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DATA_DIR_ENV = "CAE_DATA_DIR"
+QUICK_ENV = "CAE_QUICK"
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"", "0", "false", "no", "off"}
+
+
+def quick_mode() -> bool:
+    """Return True when the ``CAE_QUICK`` environment variable asks for quick mode.
+
+    Raises
+    ------
+    ValueError
+        If the variable holds something other than a yes/no value.
+    """
+    raw = os.environ.get(QUICK_ENV, "").strip().lower()
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise ValueError(
+        f"{QUICK_ENV} must be 1/0 (or true/false, yes/no, on/off). Received: {QUICK_ENV}={raw!r}"
+    )
+
+
+def data_dir_from_env() -> Path | None:
+    """Return the folder named by ``CAE_DATA_DIR``, or None if it is unset or empty."""
+    raw = os.environ.get(DATA_DIR_ENV, "").strip()
+    return Path(raw).expanduser() if raw else None
+
+
+@dataclass(frozen=True)
+class TrainingBudget:
+    """How much data and how many epochs a training run may use."""
+
+    train_size: int | None
+    """Number of training images to use (None: all of them)."""
+    epochs: int
+    quick: bool
+
+    def describe(self, full_size: int) -> str:
+        n = full_size if self.train_size is None else min(self.train_size, full_size)
+        mode = "quick mode (CAE_QUICK=1)" if self.quick else "full mode"
+        return f"{mode}: {n:,} training images, {self.epochs} epoch(s)"
+
+
+QUICK_TRAIN_SIZE = 2048
+QUICK_EPOCHS = 1
+
+
+def training_budget(epochs: int, *, train_size: int | None = None, quick: bool | None = None):
+    """Return the training budget for a run that would use ``epochs`` in full mode.
+
+    In quick mode the run is capped at ``QUICK_TRAIN_SIZE`` images and
+    ``QUICK_EPOCHS`` epoch(s).
+
+    Parameters
+    ----------
+    epochs : int
+        Epochs in full mode.
+    train_size : int, optional
+        Training images in full mode (None: all).
+    quick : bool, optional
+        Force quick (True) or full (False) mode; None reads ``CAE_QUICK``.
+    """
+    if quick is None:
+        quick = quick_mode()
+    if quick:
+        size = QUICK_TRAIN_SIZE if train_size is None else min(train_size, QUICK_TRAIN_SIZE)
+        return TrainingBudget(train_size=size, epochs=min(epochs, QUICK_EPOCHS), quick=True)
+    return TrainingBudget(train_size=train_size, epochs=epochs, quick=False)

@@ -1,0 +1,374 @@
+"""cae_lib.data: IDX, CSV and Keras loading, and every error path, on tiny files the tests write."""
+
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cae_lib import config, data
+from cae_lib.data import DataFormatError, DataNotFoundError
+
+RNG = np.random.default_rng(0)
+
+
+def make_split(n):
+    images = RNG.integers(0, 256, size=(n, 28, 28), dtype=np.uint8)
+    labels = RNG.integers(0, 10, size=n, dtype=np.uint8)
+    return images, labels
+
+
+def write_mnist_folder(folder: Path, *, n_train=12, n_test=5, gz=True):
+    folder.mkdir(parents=True, exist_ok=True)
+    suffix = ".gz" if gz else ""
+    arrays = {}
+    for split, n in (("train", n_train), ("test", n_test)):
+        images, labels = make_split(n)
+        data.write_idx(folder / (data.IDX_FILES[(split, "images")] + suffix), images)
+        data.write_idx(folder / (data.IDX_FILES[(split, "labels")] + suffix), labels)
+        arrays[split] = (images, labels)
+    return arrays
+
+
+# --------------------------------------------------------------------------- IDX
+
+
+def test_idx_header_bytes_follow_the_format():
+    raw = bytes([0, 0, 8, 3]) + struct.pack(">3I", 2, 28, 28) + bytes(2 * 784)
+    assert data.parse_idx(raw).shape == (2, 28, 28)
+
+
+@pytest.mark.parametrize("suffix", ["", ".gz"])
+def test_write_then_read_idx_round_trips(tmp_path, suffix):
+    images, _ = make_split(3)
+    path = data.write_idx(tmp_path / f"x-idx3-ubyte{suffix}", images)
+    back = data.read_idx(path)
+    assert back.dtype == np.uint8
+    np.testing.assert_array_equal(back, images)
+    if suffix:
+        assert path.read_bytes()[:2] == b"\x1f\x8b"  # really gzip
+
+
+@pytest.mark.parametrize("gz", [True, False])
+def test_load_mnist_reads_folder_as_uint8(tmp_path, gz):
+    arrays = write_mnist_folder(tmp_path, gz=gz)
+    (x_train, y_train), (x_test, y_test) = data.load_mnist(tmp_path)
+    assert x_train.shape == (12, 28, 28) and x_test.shape == (5, 28, 28)
+    assert x_train.dtype == y_train.dtype == np.uint8
+    np.testing.assert_array_equal(x_train, arrays["train"][0])
+    np.testing.assert_array_equal(y_test, arrays["test"][1])
+
+
+def test_load_mnist_accepts_parent_folder_with_mnist_subfolder(tmp_path):
+    arrays = write_mnist_folder(tmp_path / "mnist")
+    (_, y_train), _ = data.load_mnist(tmp_path)
+    np.testing.assert_array_equal(y_train, arrays["train"][1])
+
+
+def test_load_mnist_accepts_dotted_file_names(tmp_path):
+    arrays = write_mnist_folder(tmp_path, gz=False)
+    for path in list(tmp_path.iterdir()):
+        path.rename(path.with_name(path.name.replace("-idx", ".idx")))
+    (x_train, _), _ = data.load_mnist(tmp_path)
+    np.testing.assert_array_equal(x_train, arrays["train"][0])
+
+
+def test_load_mnist_reads_env_var(tmp_path, monkeypatch):
+    arrays = write_mnist_folder(tmp_path)
+    monkeypatch.setenv(config.DATA_DIR_ENV, str(tmp_path))
+    _, (x_test, _) = data.load_mnist()
+    np.testing.assert_array_equal(x_test, arrays["test"][0])
+
+
+def test_argument_wins_over_env_var(tmp_path, monkeypatch):
+    arrays = write_mnist_folder(tmp_path / "a")
+    monkeypatch.setenv(config.DATA_DIR_ENV, str(tmp_path / "does-not-exist"))
+    _, (_, y_test) = data.load_mnist(tmp_path / "a")
+    np.testing.assert_array_equal(y_test, arrays["test"][1])
+
+
+def test_missing_folder(tmp_path):
+    with pytest.raises(DataNotFoundError, match="data folder not found"):
+        data.load_mnist(tmp_path / "nowhere")
+
+
+def test_missing_file_names_it_and_is_a_value_error(tmp_path):
+    write_mnist_folder(tmp_path)
+    (tmp_path / "t10k-labels-idx1-ubyte.gz").unlink()
+    with pytest.raises(ValueError, match=r"t10k-labels-idx1-ubyte\.gz: file not found"):
+        data.load_mnist(tmp_path)
+    with pytest.raises(FileNotFoundError):
+        data.load_mnist(tmp_path)
+
+
+def test_truncated_gzip(tmp_path):
+    write_mnist_folder(tmp_path)
+    path = tmp_path / "train-images-idx3-ubyte.gz"
+    whole = path.read_bytes()
+    path.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(DataFormatError, match=r"train-images-idx3-ubyte\.gz: truncated gzip"):
+        data.load_mnist(tmp_path)
+    assert path.stat().st_size == len(whole) // 2  # the reader changed nothing
+
+
+def test_corrupt_gzip(tmp_path):
+    write_mnist_folder(tmp_path)
+    path = tmp_path / "train-labels-idx1-ubyte.gz"
+    path.write_bytes(b"this is not gzip at all")
+    with pytest.raises(DataFormatError, match=r"train-labels-idx1-ubyte\.gz: corrupt gzip"):
+        data.load_mnist(tmp_path)
+
+
+def test_truncated_idx_data(tmp_path):
+    write_mnist_folder(tmp_path, gz=False)
+    path = tmp_path / "t10k-images-idx3-ubyte"
+    path.write_bytes(path.read_bytes()[:-100])
+    with pytest.raises(
+        DataFormatError, match=r"t10k-images-idx3-ubyte: truncated: .*\(5, 28, 28\)"
+    ):
+        data.load_mnist(tmp_path)
+
+
+def test_trailing_bytes(tmp_path):
+    images, _ = make_split(2)
+    path = data.write_idx(tmp_path / "x-idx3-ubyte", images)
+    path.write_bytes(path.read_bytes() + b"\x00")
+    with pytest.raises(DataFormatError, match="trailing bytes"):
+        data.read_idx(path)
+
+
+def test_wrong_magic(tmp_path):
+    path = tmp_path / "x-idx3-ubyte"
+    path.write_bytes(b"\x89PNG" + bytes(100))
+    with pytest.raises(DataFormatError, match=r"x-idx3-ubyte: not an IDX file \(magic bytes 8950"):
+        data.read_idx(path)
+
+
+def test_wrong_idx_type(tmp_path):
+    path = tmp_path / "x-idx1-ubyte"
+    path.write_bytes(bytes([0, 0, 0x0D, 1]) + struct.pack(">I", 2) + bytes(8))
+    with pytest.raises(DataFormatError, match=r"type 0x0D \(float\) is not supported"):
+        data.read_idx(path)
+
+
+def test_too_short_and_truncated_header(tmp_path):
+    with pytest.raises(DataFormatError, match="too short"):
+        data.parse_idx(b"\x00\x00", source="tiny")
+    with pytest.raises(DataFormatError, match="truncated IDX header"):
+        data.parse_idx(bytes([0, 0, 8, 3, 0, 0]), source="tiny")
+
+
+def test_wrong_image_dimensions(tmp_path):
+    write_mnist_folder(tmp_path)
+    data.write_idx(tmp_path / "train-images-idx3-ubyte.gz", np.zeros((12, 32, 32), np.uint8))
+    with pytest.raises(
+        DataFormatError,
+        match=r"train-images-idx3-ubyte\.gz: expected images of shape \(n, 28, 28\), found \(12, 32, 32\)",
+    ):
+        data.load_mnist(tmp_path)
+
+
+def test_labels_with_two_dimensions(tmp_path):
+    write_mnist_folder(tmp_path)
+    data.write_idx(tmp_path / "train-labels-idx1-ubyte.gz", np.zeros((12, 2), np.uint8))
+    with pytest.raises(DataFormatError, match="1-D array of labels"):
+        data.load_mnist(tmp_path)
+
+
+def test_label_count_must_match_image_count(tmp_path):
+    write_mnist_folder(tmp_path)
+    data.write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", np.zeros(4, np.uint8))
+    with pytest.raises(
+        DataFormatError,
+        match=r"t10k-labels-idx1-ubyte\.gz: 4 labels but t10k-images-idx3-ubyte\.gz holds 5 images",
+    ):
+        data.load_mnist(tmp_path)
+
+
+def test_label_out_of_range(tmp_path):
+    write_mnist_folder(tmp_path)
+    labels = np.zeros(5, np.uint8)
+    labels[3] = 12
+    data.write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", labels)
+    with pytest.raises(DataFormatError, match="label 12 at index 3 is outside 0-9"):
+        data.load_mnist(tmp_path)
+
+
+def test_write_idx_rejects_non_uint8(tmp_path):
+    with pytest.raises(ValueError, match="dtype=float64"):
+        data.write_idx(tmp_path / "x", np.zeros((2, 2)))
+
+
+# --------------------------------------------------------------------------- Keras fallback
+
+
+def test_no_folder_falls_back_to_keras(monkeypatch):
+    import keras
+
+    fake = make_split(3), make_split(2)
+    monkeypatch.delenv(config.DATA_DIR_ENV, raising=False)
+    monkeypatch.setattr(keras.datasets.mnist, "load_data", lambda: fake)
+    (x_train, _), (x_test, _) = data.load_mnist()
+    assert x_train.shape == (3, 28, 28) and x_test.shape == (2, 28, 28)
+
+
+def test_offline_without_folder_says_how_to_fix(monkeypatch):
+    import keras
+
+    def no_network():
+        raise OSError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.delenv(config.DATA_DIR_ENV, raising=False)
+    monkeypatch.setattr(keras.datasets.mnist, "load_data", no_network)
+    with pytest.raises(DataNotFoundError, match="CAE_DATA_DIR") as info:
+        data.load_mnist()
+    assert "load_mnist(data_dir=" in str(info.value)
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+# --------------------------------------------------------------------------- CSV
+
+
+def test_csv_round_trip_with_labels(tmp_path):
+    images, labels = make_split(4)
+    path = data.save_mnist_csv(tmp_path / "train.csv", images, labels)
+    assert path.read_text().splitlines()[0].startswith("label,pixel0,pixel1,")
+    back, back_labels = data.load_mnist_csv(path)
+    np.testing.assert_array_equal(back, images)
+    np.testing.assert_array_equal(back_labels, labels)
+    assert back.dtype == back_labels.dtype == np.uint8
+
+
+def test_csv_without_label_column(tmp_path):
+    images, _ = make_split(2)
+    back, labels = data.load_mnist_csv(data.save_mnist_csv(tmp_path / "test.csv", images))
+    assert labels is None
+    np.testing.assert_array_equal(back, images)
+
+
+def test_csv_pixel_order_is_row_major(tmp_path):
+    path = tmp_path / "one.csv"
+    row = ["7"] + ["0"] * 784
+    row[1 + 28 * 2 + 5] = "200"  # row 2, column 5
+    path.write_text(
+        "label," + ",".join(f"pixel{i}" for i in range(784)) + "\n" + ",".join(row) + "\n"
+    )
+    images, labels = data.load_mnist_csv(path)
+    assert labels.tolist() == [7] and images[0, 2, 5] == 200 and images.sum() == 200
+
+
+def _header():
+    return "label," + ",".join(f"pixel{i}" for i in range(784))
+
+
+def test_csv_wrong_number_of_columns_in_a_row(tmp_path):
+    path = tmp_path / "bad.csv"
+    good = ",".join(["1"] + ["0"] * 784)
+    path.write_text(f"{_header()}\n{good}\n1,2,3\n")
+    with pytest.raises(
+        DataFormatError, match=r"bad\.csv: .*number of columns changed from 785 to 3"
+    ):
+        data.load_mnist_csv(path)
+
+
+def test_csv_wrong_header_width(tmp_path):
+    path = tmp_path / "narrow.csv"
+    path.write_text("label,a,b\n1,2,3\n")
+    with pytest.raises(DataFormatError, match=r"narrow\.csv: header has 3 columns; expected 785"):
+        data.load_mnist_csv(path)
+
+
+def test_csv_first_column_must_be_label(tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_text("digit," + ",".join(f"p{i}" for i in range(784)) + "\n")
+    with pytest.raises(DataFormatError, match="first column is 'digit'"):
+        data.load_mnist_csv(path)
+
+
+@pytest.mark.parametrize("value", ["256", "-1", "3.5", "nan"])
+def test_csv_pixel_values_outside_0_255(tmp_path, value):
+    path = tmp_path / "range.csv"
+    row = ["1"] + ["0"] * 784
+    row[10] = value
+    path.write_text(f"{_header()}\n{','.join(row)}\n")
+    with pytest.raises(
+        DataFormatError,
+        match=r"range\.csv: value .* in data row 1, column 'pixel9' is not a whole number in 0-255",
+    ):
+        data.load_mnist_csv(path)
+
+
+def test_csv_label_outside_0_9(tmp_path):
+    path = tmp_path / "lab.csv"
+    path.write_text(f"{_header()}\n{','.join(['11'] + ['0'] * 784)}\n")
+    with pytest.raises(DataFormatError, match="label 11 at index 0"):
+        data.load_mnist_csv(path)
+
+
+def test_csv_non_numeric_value(tmp_path):
+    path = tmp_path / "text.csv"
+    path.write_text(f"{_header()}\n{','.join(['1', 'abc'] + ['0'] * 783)}\n")
+    with pytest.raises(DataFormatError, match=r"text\.csv: "):
+        data.load_mnist_csv(path)
+
+
+def test_csv_empty_and_missing(tmp_path):
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(DataFormatError, match="empty CSV"):
+        data.load_mnist_csv(tmp_path / "empty.csv")
+    with pytest.raises(DataNotFoundError, match=r"nope\.csv: file not found"):
+        data.load_mnist_csv(tmp_path / "nope.csv")
+
+
+# --------------------------------------------------------------------------- arrays
+
+
+def test_to_float_and_back():
+    images, _ = make_split(3)
+    x = data.to_float(images)
+    assert x.shape == (3, 28, 28, 1) and x.dtype == np.float32
+    assert x.min() >= 0.0 and x.max() <= 1.0
+    assert x[0, 0, 0, 0] == pytest.approx(images[0, 0, 0] / 255)
+    np.testing.assert_array_equal(data.to_uint8(x), images)
+
+
+def test_to_float_rejects_floats_and_wrong_shapes():
+    with pytest.raises(ValueError, match="dtype=float32"):
+        data.to_float(np.zeros((1, 28, 28), np.float32))
+    with pytest.raises(ValueError, match=r"shape=\(1, 32, 32\)"):
+        data.to_float(np.zeros((1, 32, 32), np.uint8))
+
+
+def test_fashion_mnist_folder_beside_mnist(tmp_path, monkeypatch):
+    write_mnist_folder(tmp_path / "mnist")
+    images, labels = make_split(5)
+    (tmp_path / "fashion-mnist").mkdir()
+    data.write_idx(tmp_path / "fashion-mnist" / "t10k-images-idx3-ubyte.gz", images)
+    data.write_idx(tmp_path / "fashion-mnist" / "t10k-labels-idx1-ubyte.gz", labels)
+    for env in (tmp_path, tmp_path / "mnist"):  # the parent or the mnist folder itself
+        monkeypatch.setenv(config.DATA_DIR_ENV, str(env))
+        x, y = data.load_fashion_mnist_test()
+        np.testing.assert_array_equal(x, images)
+        np.testing.assert_array_equal(y, labels)
+
+
+# --------------------------------------------------------------------------- the real data
+
+
+@pytest.mark.skipif(config.data_dir_from_env() is None, reason="CAE_DATA_DIR is not set")
+def test_real_mnist_from_data_dir():
+    (x_train, y_train), (x_test, y_test) = data.load_mnist()
+    assert x_train.shape == (60_000, 28, 28) and x_test.shape == (10_000, 28, 28)
+    assert y_train.shape == (60_000,) and y_test.shape == (10_000,)
+    assert x_train.dtype == y_train.dtype == np.uint8
+    # Published facts about MNIST: class 1 is the most frequent in training (6,742 images).
+    assert np.bincount(y_train).tolist()[1] == 6742
+    assert np.bincount(y_test).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+    assert x_train.max() == 255 and x_train.min() == 0
+
+
+@pytest.mark.skipif(config.data_dir_from_env() is None, reason="CAE_DATA_DIR is not set")
+def test_real_fashion_mnist_from_data_dir():
+    x, y = data.load_fashion_mnist_test()
+    assert x.shape == (10_000, 28, 28)
+    assert np.bincount(y).tolist() == [1000] * 10
