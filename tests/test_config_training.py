@@ -1,0 +1,88 @@
+"""cae_lib.config (quick mode, data folder) and cae_lib.training."""
+
+import numpy as np
+import pytest
+
+from cae_lib import config, models, training
+
+
+@pytest.mark.parametrize(
+    "value,expected",
+    [("1", True), ("true", True), ("ON", True), ("0", False), ("", False), ("no", False)],
+)
+def test_quick_mode_reads_env(monkeypatch, value, expected):
+    monkeypatch.setenv(config.QUICK_ENV, value)
+    assert config.quick_mode() is expected
+
+
+def test_quick_mode_rejects_nonsense(monkeypatch):
+    monkeypatch.setenv(config.QUICK_ENV, "maybe")
+    with pytest.raises(ValueError, match="CAE_QUICK=.maybe."):
+        config.quick_mode()
+
+
+def test_training_budget():
+    full = config.training_budget(20, quick=False)
+    assert (full.train_size, full.epochs, full.quick) == (None, 20, False)
+    quick = config.training_budget(20, quick=True)
+    assert (quick.train_size, quick.epochs) == (config.QUICK_TRAIN_SIZE, config.QUICK_EPOCHS)
+    assert config.training_budget(20, train_size=100, quick=True).train_size == 100
+    assert "quick mode" in quick.describe(60_000)
+
+
+def test_data_dir_from_env(monkeypatch, tmp_path):
+    monkeypatch.setenv(config.DATA_DIR_ENV, str(tmp_path))
+    assert config.data_dir_from_env() == tmp_path
+    monkeypatch.setenv(config.DATA_DIR_ENV, "  ")
+    assert config.data_dir_from_env() is None
+
+
+def _tiny_data(n=256):
+    rng = np.random.default_rng(0)
+    x = np.zeros((n, 28, 28, 1), np.float32)
+    for i in range(n):  # simple bright squares at random places: learnable
+        r, c = rng.integers(0, 20, 2)
+        x[i, r : r + 8, c : c + 8] = 1.0
+    return x
+
+
+def _tiny_model():
+    return models.build_autoencoder(4, filters=4, hidden_units=16)
+
+
+def test_training_lowers_the_loss_and_is_seeded():
+    x = _tiny_data()
+    h1 = training.train_autoencoder(
+        _tiny_model(), x, x_val=x[:32], epochs=3, quick=False, verbose=0, seed=3
+    )
+    assert len(h1.history["loss"]) == 3 and len(h1.history["val_loss"]) == 3
+    assert h1.history["loss"][-1] < h1.history["loss"][0]
+    assert h1.params["seconds"] > 0
+    h2 = training.train_autoencoder(
+        _tiny_model(), x, x_val=x[:32], epochs=3, quick=False, verbose=0, seed=3
+    )
+    np.testing.assert_allclose(h1.history["loss"], h2.history["loss"], rtol=1e-5)
+
+
+def test_quick_mode_shrinks_training(monkeypatch, capsys):
+    monkeypatch.setattr(config, "QUICK_TRAIN_SIZE", 64)
+    x = _tiny_data(200)
+    history = training.train_autoencoder(
+        _tiny_model(), x, epochs=5, quick=True, verbose=0, batch_size=32
+    )
+    assert len(history.history["loss"]) == config.QUICK_EPOCHS
+    assert history.params["steps"] == 2  # 64 images / batch 32
+    assert "quick mode" in capsys.readouterr().out
+
+
+def test_training_rejects_uint8_and_bad_shapes():
+    model = _tiny_model()
+    with pytest.raises(ValueError, match="dtype=uint8"):
+        training.train_autoencoder(model, np.zeros((4, 28, 28, 1), np.uint8), quick=False)
+    with pytest.raises(ValueError, match=r"x_train.shape=\(4, 28, 28\)"):
+        training.train_autoencoder(model, np.zeros((4, 28, 28), np.float32), quick=False)
+
+
+def test_reconstruct_shape():
+    x = _tiny_data(10)
+    assert training.reconstruct(_tiny_model(), x, batch_size=4).shape == (10, 28, 28, 1)
