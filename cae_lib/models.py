@@ -211,3 +211,40 @@ def decoder_of(autoencoder: keras.Model) -> keras.Model:
 def latent_dim_of(autoencoder: keras.Model) -> int:
     """Return the size of an autoencoder's latent vector."""
     return int(encoder_of(autoencoder).output_shape[-1])
+
+
+def attach_prior(autoencoder: keras.Model, x_train, *, family: str = "gaussian", batch_size: int = 1000):
+    """Return a codec-ready model: encoder -> :class:`~cae_lib.layers.LatentPrior` -> decoder.
+
+    The prior is fitted on the encoder's latents of ``x_train``. The returned
+    model shares the encoder and decoder (and so their weights) with
+    ``autoencoder``; saved as one ``.keras`` file it carries all three parts.
+
+    Args:
+        autoencoder: A model from :func:`build_autoencoder` (trained).
+        x_train: float32 training images ``(n, 28, 28, 1)`` to fit the prior on.
+        family: ``"gaussian"`` or ``"laplace"``.
+        batch_size: Batch size for computing the latents.
+
+    Returns:
+        A ``keras.Model`` named ``"codec_model"`` with layers ``encoder``,
+        ``prior`` and ``decoder``.
+    """
+    from .layers import LatentPrior
+
+    encoder, decoder = encoder_of(autoencoder), decoder_of(autoencoder)
+    prior = LatentPrior(family=family, name="prior")
+    prior.fit(encoder.predict(x_train, batch_size=batch_size, verbose=0))
+    inputs = keras.Input(shape=IMAGE_SHAPE, name="image")
+    outputs = decoder(prior(encoder(inputs)))
+    return keras.Model(inputs, outputs, name="codec_model")
+
+
+def prior_of(model: keras.Model):
+    """Return the :class:`~cae_lib.layers.LatentPrior` of a model from :func:`attach_prior`."""
+    try:
+        return model.get_layer("prior")
+    except ValueError:
+        raise ValueError(
+            f"Model {model.name!r} has no latent prior; build it with cae_lib.models.attach_prior."
+        ) from None

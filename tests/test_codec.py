@@ -1,0 +1,295 @@
+"""cae_lib.codec: real bytes, exact round trips, the container's checks, and fuzzing."""
+
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cae_lib import codec, layers, models
+
+RNG = np.random.default_rng(0)
+
+
+def _digits(n, seed=0):
+    """Blobby fake digits: bright strokes on black, uint8."""
+    rng = np.random.default_rng(seed)
+    x = np.zeros((n, 28, 28), np.uint8)
+    for i in range(n):
+        r, c = rng.integers(4, 18, 2)
+        x[i, r : r + 10, c : c + 3] = 255
+        x[i, r, c : c + 8] = 200
+    return x
+
+
+@pytest.fixture(scope="module")
+def model():
+    ae = models.build_autoencoder(6, filters=4, hidden_units=16, seed=1)
+    return models.attach_prior(ae, _digits(200, seed=2)[..., None] / np.float32(255))
+
+
+@pytest.fixture(scope="module")
+def other_model():
+    ae = models.build_autoencoder(6, filters=4, hidden_units=16, seed=7)
+    return models.attach_prior(ae, _digits(200, seed=2)[..., None] / np.float32(255))
+
+
+@pytest.fixture(scope="module")
+def step(model):
+    # A step a few times smaller than the latent spread: several bits per symbol.
+    return float(np.median(models.prior_of(model).scale_values) / 4)
+
+
+def _reference(images, model, step):
+    """What decompress must return: the decoder applied to the dequantised symbols."""
+    stored = float(np.float16(step))
+    latents = codec.encode_latents(images, model)
+    return codec.decode_latents(codec.dequantise(codec.quantise(latents, stored), stored), model)
+
+
+# --------------------------------------------------------------------------- round trips
+
+
+@pytest.mark.parametrize("n", [1, 3, 130])
+def test_round_trip_is_exactly_the_quantised_reconstruction(model, step, n):
+    images = _digits(n)
+    data = codec.compress(images, model, step=step)
+    assert isinstance(data, bytes)
+    out = codec.decompress(data, model)
+    assert out.shape == (n, 28, 28) and out.dtype == np.uint8
+    np.testing.assert_array_equal(out, _reference(images, model, step))
+
+
+def test_symbols_survive_the_entropy_coder_exactly(model, step):
+    images = _digits(50)
+    symbols = codec.quantise(codec.encode_latents(images, model), float(np.float16(step)))
+    _, latents = codec.decompress_latents(codec.compress(images, model, step=step), model)
+    np.testing.assert_array_equal(codec.quantise(latents, float(np.float16(step))), symbols)
+
+
+def test_single_image_without_batch_axis_and_float_input(model, step):
+    image = _digits(1)[0]
+    from_uint8 = codec.compress(image, model, step=step)
+    from_float = codec.compress(image[None, ..., None] / np.float32(255), model, step=step)
+    assert from_uint8 == from_float
+    assert codec.decompress(from_uint8, model).shape == (1, 28, 28)
+
+
+def test_empty_batch(model):
+    data = codec.compress(np.zeros((0, 28, 28), np.uint8), model)
+    assert codec.decompress(data, model).shape == (0, 28, 28)
+
+
+def test_compression_is_deterministic(model, step):
+    images = _digits(10)
+    assert codec.compress(images, model, step=step) == codec.compress(images, model, step=step)
+
+
+# --------------------------------------------------------------------------- the container
+
+
+def test_single_digit_header_is_16_bytes(model, step):
+    data = codec.compress(_digits(1), model, step=step)
+    header = codec.read_header(data)
+    assert header.header_bytes == 16
+    assert header.total_bytes == len(data) == 16 + header.payload_bytes
+    assert data[:2] == b"CA" and data[2] == 1
+    assert data[3:7] == codec.model_id(model)
+    assert (header.count, header.height, header.width) == (1, 28, 28)
+    assert header.step == float(np.float16(step))
+    assert struct.unpack("<I", data[-4:])[0] == zlib.crc32(data[:-4])
+
+
+def test_header_layout_byte_by_byte(model):
+    data = codec.compress(_digits(300), model, step=0.5)
+    assert data[7:9] == bytes([300 & 0x7F | 0x80, 300 >> 7])  # LEB128 count
+    assert data[9:11] == bytes([28, 28])
+    assert np.frombuffer(data[11:13], "<f2")[0] == 0.5
+    assert codec.read_header(data).header_bytes == 17
+
+
+def test_sizes_are_real_lengths(model, step):
+    images = _digits(100)
+    m = codec.measure(images, model, step=step)
+    data = codec.compress(images, model, step=step)
+    assert m.total_bytes == len(data)
+    assert m.bytes_per_image == pytest.approx(len(data) / 100)
+    assert m.bits_per_pixel == pytest.approx(8 * len(data) / (100 * 784))
+    assert m.payload_bytes + m.header_bytes == len(data)
+
+
+def test_range_coder_is_close_to_the_ideal_code_length(model, step):
+    m = codec.measure(_digits(500), model, step=step)
+    assert m.ideal_payload_bits > 500  # several bits per image: a meaningful test
+    assert 0 <= m.coder_overhead < 0.03
+
+
+def test_larger_step_means_fewer_bytes_and_lower_quality(model, step):
+    fine = codec.measure(_digits(100), model, step=step / 4)
+    coarse = codec.measure(_digits(100), model, step=step * 4)
+    assert coarse.total_bytes < fine.total_bytes
+    assert coarse.mean_psnr_db <= fine.mean_psnr_db
+
+
+def test_ideal_bits_matches_a_hand_computed_gaussian():
+    # One symbol 0 under N(0, 1) with step 1: P = erf(0.5 / sqrt 2) = 0.38292...
+    bits = codec.ideal_bits(np.array([[0]]), np.array([0.0]), np.array([1.0]), 1.0)
+    assert bits == pytest.approx(-np.log2(0.3829249225480262), rel=1e-9)
+    # Far in the tail the probability must not cancel to zero.
+    tail = codec.ideal_bits(np.array([[12]]), np.array([0.0]), np.array([1.0]), 1.0)
+    assert 70 < tail < 120
+
+
+@pytest.mark.parametrize("bad", [0, -1.0, float("nan"), float("inf"), 1e6, "big"])
+def test_bad_step(model, bad):
+    with pytest.raises(ValueError, match="Received: step="):
+        codec.compress(_digits(1), model, step=bad)
+
+
+def test_bad_images(model):
+    with pytest.raises(ValueError, match=r"Received: shape=\(2, 32, 32\)"):
+        codec.compress(np.zeros((2, 32, 32), np.uint8), model)
+    with pytest.raises(ValueError, match="must lie in"):
+        codec.compress(np.full((1, 28, 28), 255.0), model)
+    with pytest.raises(TypeError, match="dtype=int64"):
+        codec.compress(np.zeros((1, 28, 28), np.int64), model)
+
+
+def test_model_without_prior_is_refused(step):
+    plain = models.build_autoencoder(6, filters=4, hidden_units=16)
+    with pytest.raises(ValueError, match="no latent prior"):
+        codec.compress(_digits(1), plain, step=step)
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def test_wrong_model(model, other_model, step):
+    data = codec.compress(_digits(2), model, step=step)
+    with pytest.raises(codec.ModelMismatchError, match="needs model"):
+        codec.decompress(data, other_model)
+
+
+def test_refitting_the_prior_changes_the_model_id(model):
+    ae = models.build_autoencoder(6, filters=4, hidden_units=16, seed=1)
+    refit = models.attach_prior(ae, _digits(100, seed=9)[..., None] / np.float32(255))
+    assert codec.model_id(refit) != codec.model_id(model)
+
+
+def test_unknown_version(model, step):
+    data = bytearray(codec.compress(_digits(1), model, step=step))
+    data[2] = 2
+    with pytest.raises(codec.UnsupportedVersionError, match="version 2"):
+        codec.decompress(bytes(data), model)
+
+
+def test_not_a_cae_file(model):
+    with pytest.raises(codec.NotACaeFileError, match="not a .cae file"):
+        codec.decompress(b"\x89PNG\r\n\x1a\n" + bytes(40), model)
+
+
+@pytest.mark.parametrize("keep", [0, 1, 2, 5, 12, -1])
+def test_truncated(model, step, keep):
+    data = codec.compress(_digits(3), model, step=step)
+    with pytest.raises(codec.CodecError):
+        codec.decompress(data[:keep] if keep >= 0 else data[:-1], model)
+
+
+def test_every_single_bit_flip_is_caught(model, step):
+    data = codec.compress(_digits(1), model, step=step)
+    for position in range(len(data) * 8):
+        flipped = bytearray(data)
+        flipped[position // 8] ^= 1 << (position % 8)
+        with pytest.raises(codec.CodecError):
+            codec.decompress(bytes(flipped), model)
+
+
+def test_corrupt_payload_with_a_valid_checksum_is_caught(model, step):
+    data = codec.compress(_digits(5), model, step=step)
+    header = codec.read_header(data)
+    body = bytearray(data[:-4])
+    body[header.header_bytes - 4 :] = b"\xff" * header.payload_bytes  # forged payload, CRC recomputed
+    forged = bytes(body) + struct.pack("<I", zlib.crc32(bytes(body)))
+    try:
+        out = codec.decompress(forged, model)
+    except codec.CorruptPayloadError:
+        return
+    assert out.shape == (5, 28, 28)  # a forger can make *some* valid stream; it never crashes
+
+
+def test_not_bytes(model):
+    with pytest.raises(TypeError, match="type=str"):
+        codec.decompress("CA...", model)
+
+
+FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@FUZZ
+@given(st.binary(max_size=64))
+def test_random_bytes_only_raise_codec_errors(model, blob):
+    with pytest.raises(codec.CodecError):
+        codec.decompress(blob, model)
+
+
+@FUZZ
+@given(st.data())
+def test_mutated_files_only_raise_codec_errors(model, step, data):
+    original = codec.compress(_digits(2), model, step=step)
+    mutated = bytearray(original)
+    kind = data.draw(st.sampled_from(["flip", "replace", "insert", "delete", "append"]))
+    pos = data.draw(st.integers(0, len(original) - 1))
+    if kind == "flip":
+        mutated[pos] ^= data.draw(st.integers(1, 255))
+    elif kind == "replace":
+        mutated[pos : pos + 4] = data.draw(st.binary(min_size=1, max_size=4).filter(lambda b: b != original[pos : pos + len(b)]))
+    elif kind == "insert":
+        mutated[pos:pos] = data.draw(st.binary(min_size=1, max_size=8))
+    elif kind == "delete":
+        del mutated[pos : pos + data.draw(st.integers(1, 8))]
+    else:
+        mutated += data.draw(st.binary(min_size=1, max_size=8))
+    if bytes(mutated) == original:
+        return
+    with pytest.raises(codec.CodecError):
+        codec.decompress(bytes(mutated), model)
+
+
+# --------------------------------------------------------------------------- the prior layer
+
+
+def test_latent_prior_fit_and_serialisation(tmp_path):
+    import keras
+
+    prior = layers.LatentPrior(family="laplace", name="p")
+    z = np.random.default_rng(3).laplace(1.0, 2.0, (5000, 3))
+    prior.fit(z)
+    np.testing.assert_allclose(prior.loc_values, 1.0, atol=0.1)
+    np.testing.assert_allclose(prior.scale_values, 2.0, atol=0.1)
+    config = prior.get_config()
+    assert config["family"] == "laplace" and config["name"] == "p"
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, prior(inputs))
+    model.save(tmp_path / "p.keras")
+    loaded = keras.saving.load_model(tmp_path / "p.keras").get_layer("p")
+    assert isinstance(loaded, layers.LatentPrior)
+    np.testing.assert_array_equal(loaded.scale_values, prior.scale_values)
+
+
+def test_latent_prior_bad_arguments():
+    with pytest.raises(ValueError, match="Received: family='cauchy'"):
+        layers.LatentPrior(family="cauchy")
+    with pytest.raises(ValueError, match="Received: shape=\\(5,\\)"):
+        layers.LatentPrior().fit(np.zeros(5))
+
+
+def test_codec_model_saves_and_loads_with_the_same_id(model, tmp_path, step):
+    import keras
+
+    model.save(tmp_path / "codec.keras")
+    loaded = keras.saving.load_model(tmp_path / "codec.keras", compile=False)
+    assert codec.model_id(loaded) == codec.model_id(model)
+    data = codec.compress(_digits(4), model, step=step)
+    np.testing.assert_array_equal(codec.decompress(data, loaded), codec.decompress(data, model))
