@@ -2,19 +2,21 @@
 
 Pipeline (:func:`compress`)::
 
-    uint8 digits -> encoder -> latent z -> symbols k = round(z / step)
+    uint8 digits -> encoder -> latent z -> y = (z - loc) @ rotation -> symbols k = round(y / step)
       -> range coder (constriction) under the model's per-dimension prior -> container bytes
 
 and back (:func:`decompress`)::
 
-    container bytes -> checks -> range decoder -> z_hat = k * step -> decoder -> uint8 digits
+    container bytes -> checks -> range decoder -> z_hat = (k * step) @ rotation.T + loc -> decoder -> digits
 
-The prior is the :class:`~cae_lib.layers.LatentPrior` stored inside the model,
-a Gaussian per latent dimension fitted on the training latents. A symbol
-``k`` of dimension ``d`` costs ``-log2 P(k)`` bits, with ``P`` the Gaussian of
-mean ``loc[d] / step`` and standard deviation ``scale[d] / step`` integrated
-over ``[k - 1/2, k + 1/2]``. A larger ``step`` (the quality knob) means fewer,
-more probable symbols: fewer bytes and a coarser reconstruction.
+The prior is the :class:`~cae_lib.layers.LatentPrior` stored inside the model:
+a Gaussian fitted on the training latents. The latent ``z`` is first centred
+and rotated onto its principal axes, ``y = (z - loc) @ rotation``, so that the
+coordinates of ``y`` are uncorrelated and can be coded one by one. A symbol
+``k = round(y[d] / step)`` costs ``-log2 P(k)`` bits, with ``P`` the
+zero-mean Gaussian of standard deviation ``scale[d] / step`` integrated over
+``[k - 1/2, k + 1/2]``. A larger ``step`` (the quality knob) means fewer, more
+probable symbols: fewer bytes and a coarser reconstruction.
 
 Container, format version 1 (16 bytes of overhead for a single digit)::
 
@@ -201,7 +203,9 @@ def read_header(data: bytes) -> Header:
         )
     minimum = 3 + MODEL_ID_BYTES + 1 + 2 + 2 + CHECKSUM_BYTES
     if len(data) < minimum:
-        raise TruncatedFileError(f"{len(data)} bytes is shorter than the smallest .cae file ({minimum} bytes)")
+        raise TruncatedFileError(
+            f"{len(data)} bytes is shorter than the smallest .cae file ({minimum} bytes)"
+        )
     body, stored_crc = data[:-CHECKSUM_BYTES], struct.unpack("<I", data[-CHECKSUM_BYTES:])[0]
     if zlib.crc32(body) != stored_crc:
         raise ChecksumError("checksum mismatch: the file is corrupt, truncated or was modified")
@@ -220,6 +224,33 @@ def read_header(data: bytes) -> Header:
         version=data[2], model_id=ident, count=count, height=height, width=width, step=step,
         header_bytes=offset + CHECKSUM_BYTES, payload_bytes=len(body) - offset, total_bytes=len(data),
     )  # fmt: skip
+
+
+def layout(data: bytes) -> list[dict]:
+    """The fields of a ``.cae`` file byte by byte: offset, size, name, hex bytes and meaning.
+
+    Checks the file like :func:`read_header` first. Handy for teaching and for
+    debugging a file by eye.
+    """
+    header = read_header(data)
+    data = bytes(data)
+    count_end = 3 + MODEL_ID_BYTES + len(_varint(header.count))
+    payload_start = header.header_bytes - CHECKSUM_BYTES
+    fields = [
+        (0, 2, "magic", "b'CA': this is a .cae file"),
+        (2, 1, "version", f"format version {header.version}"),
+        (3, MODEL_ID_BYTES, "model id", "first 4 bytes of SHA-256 of the model's weights"),
+        (7, count_end - 7, "image count", f"{header.count} (LEB128)"),
+        (count_end, 1, "height", f"{header.height} pixels"),
+        (count_end + 1, 1, "width", f"{header.width} pixels"),
+        (count_end + 2, 2, "step", f"{header.step:g} (float16)"),
+        (payload_start, header.payload_bytes, "payload", "range-coded symbols"),
+        (header.total_bytes - CHECKSUM_BYTES, CHECKSUM_BYTES, "CRC-32", "checksum of all bytes before it"),
+    ]
+    return [
+        {"offset": o, "size": n, "field": name, "hex": data[o : o + n].hex(" "), "meaning": meaning}
+        for o, n, name, meaning in fields
+    ]
 
 
 # --------------------------------------------------------------------------- entropy coding
@@ -265,6 +296,25 @@ def quantise(latents: np.ndarray, step: float) -> np.ndarray:
 def dequantise(symbols: np.ndarray, step: float) -> np.ndarray:
     """Back to the latent scale: the centre of each quantisation bin, ``k * step``."""
     return (np.asarray(symbols, dtype=np.float64) * step).astype(np.float32)
+
+
+def latents_to_symbols(latents, model, step: float) -> np.ndarray:
+    """Decorrelate latents with the model's prior and quantise them: int32 symbols ``(n, latent_dim)``."""
+    _, prior, _ = _parts(model)
+    return quantise(prior.to_coordinates(latents), step)
+
+
+def symbols_to_latents(symbols, model, step: float) -> np.ndarray:
+    """Inverse of :func:`latents_to_symbols` up to the quantisation error: float32 latents."""
+    _, prior, _ = _parts(model)
+    return prior.from_coordinates(dequantise(symbols, step)).astype(np.float32)
+
+
+def symbol_bits(symbols, model, step: float) -> float:
+    """Ideal code length in bits of ``symbols`` under the model's prior (see :func:`ideal_bits`)."""
+    _, prior, _ = _parts(model)
+    scale = prior.scale_values
+    return ideal_bits(symbols, np.zeros_like(scale), scale, step)
 
 
 # --------------------------------------------------------------------------- images in and out
@@ -343,33 +393,52 @@ def compress(images, model, *, step: float = DEFAULT_STEP) -> bytes:
     if len(x) > MAX_IMAGES:
         raise ValueError(f"at most {MAX_IMAGES} images fit in one file. Received: {len(x)} images")
     _, prior, _ = _parts(model)
-    symbols = quantise(encode_latents(x, model), step) if len(x) else np.zeros((0, 0), np.int32)
-    payload = _encode_symbols(symbols, prior.loc_values, prior.scale_values, step, len(x))
+    symbols = latents_to_symbols(encode_latents(x, model), model, step) if len(x) else None
+    payload = _encode_symbols(symbols, prior.scale_values, step, len(x))
+    return _container(model_id(model), len(x), step, payload)
+
+
+def compress_each(images, model, *, step: float = DEFAULT_STEP) -> list[bytes]:
+    """Compress every digit into its own complete ``.cae`` file (one encoder pass for all).
+
+    ``compress_each(x, m)[i] == compress(x[i], m)``; use it to measure what a
+    single-digit file really costs, header and coder flush included.
+    """
+    step = _quantise_step(step)
+    x = _as_images(images)
+    _, prior, _ = _parts(model)
+    ident = model_id(model)
+    scale = prior.scale_values
+    symbols = latents_to_symbols(encode_latents(x, model), model, step) if len(x) else []
+    return [_container(ident, 1, step, _encode_symbols(row[np.newaxis], scale, step, 1)) for row in symbols]
+
+
+def _container(ident: bytes, count: int, step: float, payload: bytes) -> bytes:
     header = (
-        MAGIC + bytes([FORMAT_VERSION]) + model_id(model) + _varint(len(x))
+        MAGIC + bytes([FORMAT_VERSION]) + ident + _varint(count)
         + bytes([28, 28]) + np.float16(step).astype("<f2").tobytes()
     )  # fmt: skip
     body = header + payload
     return body + struct.pack("<I", zlib.crc32(body))
 
 
-def _encode_symbols(symbols, loc, scale, step, count) -> bytes:
+def _encode_symbols(symbols, scale, step, count) -> bytes:
     import constriction
 
     if count == 0:
         return b""
-    family, means, stds, low, high = _symbol_model(loc, scale, step, count)
+    family, means, stds, low, high = _symbol_model(np.zeros_like(scale), scale, step, count)
     encoder = constriction.stream.queue.RangeEncoder()
     encoder.encode(np.clip(symbols, low, high).astype(np.int32).ravel(), family, means, stds)
     return encoder.get_compressed().astype("<u4").tobytes().rstrip(b"\0")
 
 
-def _decode_symbols(payload, loc, scale, step, count) -> np.ndarray:
+def _decode_symbols(payload, scale, step, count) -> np.ndarray:
     import constriction
 
     if count == 0:
-        return np.zeros((0, len(loc)), np.int32)
-    family, means, stds, _, _ = _symbol_model(loc, scale, step, count)
+        return np.zeros((0, len(scale)), np.int32)
+    family, means, stds, _, _ = _symbol_model(np.zeros_like(scale), scale, step, count)
     padded = payload + b"\0" * (-len(payload) % 4)
     words = np.frombuffer(padded, dtype="<u4").astype(np.uint32)
     try:
@@ -379,7 +448,7 @@ def _decode_symbols(payload, loc, scale, step, count) -> np.ndarray:
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
         raise CorruptPayloadError(f"the payload does not decode under this model ({exc})") from None
-    return np.asarray(symbols, dtype=np.int32).reshape(count, len(loc))
+    return np.asarray(symbols, dtype=np.int32).reshape(count, len(scale))
 
 
 def decompress_latents(data: bytes, model) -> tuple[Header, np.ndarray]:
@@ -395,8 +464,8 @@ def decompress_latents(data: bytes, model) -> tuple[Header, np.ndarray]:
         raise CodecError(f"images of {header.height}x{header.width} do not fit this 28x28 model")
     _, prior, _ = _parts(model)
     payload = bytes(data)[header.header_bytes - CHECKSUM_BYTES : header.total_bytes - CHECKSUM_BYTES]
-    symbols = _decode_symbols(payload, prior.loc_values, prior.scale_values, header.step, header.count)
-    return header, dequantise(symbols, header.step)
+    symbols = _decode_symbols(payload, prior.scale_values, header.step, header.count)
+    return header, symbols_to_latents(symbols, model, header.step)
 
 
 def decompress(data: bytes, model) -> np.ndarray:
@@ -472,12 +541,11 @@ def measure(images, model, *, step: float = DEFAULT_STEP) -> Measurement:
     data = compress(originals, model, step=step)
     header = read_header(data)
     decoded = decompress(data, model)
-    _, prior, _ = _parts(model)
-    symbols = quantise(encode_latents(originals, model), header.step)
+    symbols = latents_to_symbols(encode_latents(originals, model), model, header.step)
     return Measurement(
         count=len(originals), step=header.step, total_bytes=len(data),
         header_bytes=header.header_bytes, payload_bytes=header.payload_bytes,
-        ideal_payload_bits=ideal_bits(symbols, prior.loc_values, prior.scale_values, header.step),
+        ideal_payload_bits=symbol_bits(symbols, model, header.step),
         mean_psnr_db=metrics.mean_psnr(originals, decoded, data_range=255),
         mean_ssim=metrics.mean_ssim(originals, decoded, data_range=255),
     )  # fmt: skip

@@ -5,12 +5,10 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-PRIOR_FAMILIES = ("gaussian", "laplace")
-
 
 @keras.saving.register_keras_serializable(package="cae_lib")
 class LatentPrior(keras.layers.Layer):
-    """Identity layer that carries a fitted prior over each latent dimension.
+    """Identity layer that carries the entropy model of the latent vector.
 
     The entropy coder needs a probability model of the latent numbers that
     the sender and the receiver share *exactly*. Keeping it as weights of a
@@ -18,32 +16,40 @@ class LatentPrior(keras.layers.Layer):
     prior and decoder, and the model's identifier (a hash of its weights)
     covers the prior too.
 
-    Per dimension ``d`` it stores a location ``loc[d]`` and a scale
-    ``scale[d]`` of a Gaussian (mean and standard deviation) or a Laplace
-    distribution (median and mean absolute deviation), fitted on training
-    latents with :meth:`fit`. In the forward pass it returns its input
-    unchanged.
+    The model is a Gaussian fitted on training latents with :meth:`fit`:
+
+    * ``loc``: the mean latent vector;
+    * ``rotation``: an orthonormal matrix whose columns are the principal axes
+      of the latents (identity when ``decorrelate=False``). Coding
+      ``y = (z - loc) @ rotation`` instead of ``z`` removes the correlation
+      between latent dimensions, so a prior that treats dimensions as
+      independent wastes no bits on it (transform coding's Karhunen-Loeve
+      step). Being orthonormal, it leaves squared errors unchanged;
+    * ``scale``: the standard deviation of each coordinate of ``y``.
+
+    In the forward pass the layer returns its input unchanged.
 
     Args:
-        family: ``"gaussian"`` or ``"laplace"``.
+        decorrelate: Fit a rotation to the principal axes (True) or keep
+            the latent axes (False).
         min_scale: Smallest scale :meth:`fit` will store, so that no
-            dimension gets a degenerate (zero-width) distribution.
+            coordinate gets a zero-width distribution.
         **kwargs: Base ``keras.layers.Layer`` arguments (``name`` ...).
 
     Example:
-        >>> prior = LatentPrior(family="gaussian")
+        >>> prior = LatentPrior(decorrelate=False)
         >>> prior.fit(np.random.default_rng(0).normal(2.0, 3.0, (1000, 4)))
-        >>> np.round(prior.loc_values, 0).tolist()
+        >>> np.round(prior.loc_values).tolist()
         [2.0, 2.0, 2.0, 2.0]
     """
 
-    def __init__(self, family: str = "gaussian", min_scale: float = 1e-3, **kwargs):
+    def __init__(self, decorrelate: bool = True, min_scale: float = 1e-3, **kwargs):
         super().__init__(**kwargs)
-        if family not in PRIOR_FAMILIES:
-            raise ValueError(f"`family` must be one of {PRIOR_FAMILIES}. Received: family={family!r}")
-        if not min_scale > 0:
-            raise ValueError(f"`min_scale` must be positive. Received: min_scale={min_scale!r}")
-        self.family = family
+        if not isinstance(decorrelate, bool):
+            raise ValueError(f"`decorrelate` must be True or False. Received: decorrelate={decorrelate!r}")
+        if not (isinstance(min_scale, (int, float)) and min_scale > 0):
+            raise ValueError(f"`min_scale` must be a positive number. Received: min_scale={min_scale!r}")
+        self.decorrelate = decorrelate
         self.min_scale = float(min_scale)
 
     def build(self, input_shape):
@@ -52,6 +58,9 @@ class LatentPrior(keras.layers.Layer):
             raise ValueError(f"LatentPrior needs a known latent size. Received: input_shape={input_shape}")
         self.loc = self.add_weight(shape=(dim,), initializer="zeros", trainable=False, name="loc")
         self.scale = self.add_weight(shape=(dim,), initializer="ones", trainable=False, name="scale")
+        self.rotation = self.add_weight(
+            shape=(dim, dim), initializer="identity", trainable=False, name="rotation"
+        )
 
     def call(self, inputs):
         return inputs
@@ -60,7 +69,7 @@ class LatentPrior(keras.layers.Layer):
         return input_shape
 
     def fit(self, latents) -> None:
-        """Fit location and scale per dimension to ``latents`` of shape ``(n, latent_dim)``."""
+        """Fit mean, rotation and scales to ``latents`` of shape ``(n, latent_dim)``."""
         latents = np.asarray(latents, dtype=np.float64)
         if latents.ndim != 2 or len(latents) < 2:
             raise ValueError(
@@ -68,31 +77,54 @@ class LatentPrior(keras.layers.Layer):
             )
         if not self.built:
             self.build(latents.shape)
-        if latents.shape[1] != self.loc.shape[0]:
+        dim = self.loc.shape[0]
+        if latents.shape[1] != dim:
             raise ValueError(
-                f"`latents` has {latents.shape[1]} dimensions but the prior has {self.loc.shape[0]}. "
+                f"`latents` has {latents.shape[1]} dimensions but the prior has {dim}. "
                 f"Received: shape={latents.shape}"
             )
-        if self.family == "gaussian":
-            loc = latents.mean(axis=0)
-            scale = latents.std(axis=0)
+        loc = latents.mean(axis=0)
+        if self.decorrelate:
+            eigenvalues, eigenvectors = np.linalg.eigh(np.cov(latents - loc, rowvar=False))
+            order = np.argsort(eigenvalues)[::-1]
+            rotation = eigenvectors[:, order]
+            rotation *= np.where(rotation.sum(axis=0) < 0, -1.0, 1.0)  # a fixed sign per axis
         else:
-            loc = np.median(latents, axis=0)
-            scale = np.abs(latents - loc).mean(axis=0)
+            rotation = np.eye(dim)
+        # Store float32 first, then measure the scales through the stored rotation.
+        rotation = rotation.astype(np.float32)
+        scale = ((latents - loc) @ rotation.astype(np.float64)).std(axis=0)
         self.loc.assign(loc.astype(np.float32))
+        self.rotation.assign(rotation)
         self.scale.assign(np.maximum(scale, self.min_scale).astype(np.float32))
+
+    def _numpy(self, weight) -> np.ndarray:
+        return np.asarray(keras.ops.convert_to_numpy(weight), dtype=np.float64)
 
     @property
     def loc_values(self) -> np.ndarray:
-        """Locations as a float64 NumPy array (what the entropy coder uses)."""
-        return np.asarray(keras.ops.convert_to_numpy(self.loc), dtype=np.float64)
+        """Mean latent vector, float64."""
+        return self._numpy(self.loc)
 
     @property
     def scale_values(self) -> np.ndarray:
-        """Scales as a float64 NumPy array (what the entropy coder uses)."""
-        return np.asarray(keras.ops.convert_to_numpy(self.scale), dtype=np.float64)
+        """Standard deviation of each decorrelated coordinate, float64."""
+        return self._numpy(self.scale)
+
+    @property
+    def rotation_values(self) -> np.ndarray:
+        """The orthonormal rotation, float64 ``(latent_dim, latent_dim)``."""
+        return self._numpy(self.rotation)
+
+    def to_coordinates(self, latents) -> np.ndarray:
+        """Latents ``z`` to the coded coordinates ``y = (z - loc) @ rotation`` (float64)."""
+        return (np.asarray(latents, dtype=np.float64) - self.loc_values) @ self.rotation_values
+
+    def from_coordinates(self, coordinates) -> np.ndarray:
+        """Inverse of :meth:`to_coordinates`: ``z = y @ rotation.T + loc`` (float64)."""
+        return np.asarray(coordinates, dtype=np.float64) @ self.rotation_values.T + self.loc_values
 
     def get_config(self):
         config = super().get_config()
-        config.update({"family": self.family, "min_scale": self.min_scale})
+        config.update({"decorrelate": self.decorrelate, "min_scale": self.min_scale})
         return config

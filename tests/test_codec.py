@@ -45,8 +45,8 @@ def step(model):
 def _reference(images, model, step):
     """What decompress must return: the decoder applied to the dequantised symbols."""
     stored = float(np.float16(step))
-    latents = codec.encode_latents(images, model)
-    return codec.decode_latents(codec.dequantise(codec.quantise(latents, stored), stored), model)
+    symbols = codec.latents_to_symbols(codec.encode_latents(images, model), model, stored)
+    return codec.decode_latents(codec.symbols_to_latents(symbols, model, stored), model)
 
 
 # --------------------------------------------------------------------------- round trips
@@ -64,9 +64,10 @@ def test_round_trip_is_exactly_the_quantised_reconstruction(model, step, n):
 
 def test_symbols_survive_the_entropy_coder_exactly(model, step):
     images = _digits(50)
-    symbols = codec.quantise(codec.encode_latents(images, model), float(np.float16(step)))
+    stored = float(np.float16(step))
+    symbols = codec.latents_to_symbols(codec.encode_latents(images, model), model, stored)
     _, latents = codec.decompress_latents(codec.compress(images, model, step=step), model)
-    np.testing.assert_array_equal(codec.quantise(latents, float(np.float16(step))), symbols)
+    np.testing.assert_array_equal(codec.latents_to_symbols(latents, model, stored), symbols)
 
 
 def test_single_image_without_batch_axis_and_float_input(model, step):
@@ -244,7 +245,9 @@ def test_mutated_files_only_raise_codec_errors(model, step, data):
     if kind == "flip":
         mutated[pos] ^= data.draw(st.integers(1, 255))
     elif kind == "replace":
-        mutated[pos : pos + 4] = data.draw(st.binary(min_size=1, max_size=4).filter(lambda b: b != original[pos : pos + len(b)]))
+        mutated[pos : pos + 4] = data.draw(
+            st.binary(min_size=1, max_size=4).filter(lambda b: b != original[pos : pos + len(b)])
+        )
     elif kind == "insert":
         mutated[pos:pos] = data.draw(st.binary(min_size=1, max_size=8))
     elif kind == "delete":
@@ -263,26 +266,60 @@ def test_mutated_files_only_raise_codec_errors(model, step, data):
 def test_latent_prior_fit_and_serialisation(tmp_path):
     import keras
 
-    prior = layers.LatentPrior(family="laplace", name="p")
-    z = np.random.default_rng(3).laplace(1.0, 2.0, (5000, 3))
+    prior = layers.LatentPrior(decorrelate=False, name="p")
+    z = np.random.default_rng(3).normal(1.0, 2.0, (5000, 3))
     prior.fit(z)
     np.testing.assert_allclose(prior.loc_values, 1.0, atol=0.1)
     np.testing.assert_allclose(prior.scale_values, 2.0, atol=0.1)
+    np.testing.assert_array_equal(prior.rotation_values, np.eye(3))
     config = prior.get_config()
-    assert config["family"] == "laplace" and config["name"] == "p"
+    assert config["decorrelate"] is False and config["name"] == "p"
     inputs = keras.Input((3,))
     model = keras.Model(inputs, prior(inputs))
     model.save(tmp_path / "p.keras")
     loaded = keras.saving.load_model(tmp_path / "p.keras").get_layer("p")
-    assert isinstance(loaded, layers.LatentPrior)
+    assert isinstance(loaded, layers.LatentPrior) and loaded.decorrelate is False
     np.testing.assert_array_equal(loaded.scale_values, prior.scale_values)
+    x = np.ones((2, 3), np.float32)
+    np.testing.assert_array_equal(model.predict(x, verbose=0), x)  # identity in the forward pass
+
+
+def test_decorrelating_prior_finds_the_principal_axes():
+    rng = np.random.default_rng(4)
+    # Two strongly correlated latents: z1 = z0 + small noise, plus an independent one.
+    z0 = rng.normal(0, 3.0, 20000)
+    z = np.column_stack([z0, z0 + rng.normal(0, 0.3, 20000), rng.normal(5, 1.0, 20000)])
+    prior = layers.LatentPrior()
+    prior.fit(z)
+    rotation = prior.rotation_values
+    np.testing.assert_allclose(rotation.T @ rotation, np.eye(3), atol=1e-6)  # orthonormal
+    y = prior.to_coordinates(z)
+    assert abs(np.corrcoef(y, rowvar=False)[0, 1]) < 0.01  # decorrelated
+    # Scales: the shared direction has std ~ 3*sqrt(2), the independent one 1, the difference 0.3/sqrt(2).
+    np.testing.assert_allclose(prior.scale_values, [3 * np.sqrt(2), 1.0, 0.3 / np.sqrt(2)], rtol=0.03)
+    np.testing.assert_allclose(prior.from_coordinates(y), z, atol=1e-4)
+    # The product of the scales (the volume a quantiser must cover) shrinks: fewer bits at the same step.
+    assert np.prod(prior.scale_values) < 0.2 * np.prod(z.std(axis=0))
+
+
+def test_decorrelation_saves_bits_on_correlated_latents(model, step):
+    images = _digits(300)
+    ae = models.build_autoencoder(6, filters=4, hidden_units=16, seed=1)
+    plain = models.attach_prior(ae, _digits(200, seed=2)[..., None] / np.float32(255), decorrelate=False)
+    assert len(codec.compress(images, model, step=step)) <= len(codec.compress(images, plain, step=step))
 
 
 def test_latent_prior_bad_arguments():
-    with pytest.raises(ValueError, match="Received: family='cauchy'"):
-        layers.LatentPrior(family="cauchy")
+    with pytest.raises(ValueError, match="Received: decorrelate='yes'"):
+        layers.LatentPrior(decorrelate="yes")
+    with pytest.raises(ValueError, match="Received: min_scale=0"):
+        layers.LatentPrior(min_scale=0)
     with pytest.raises(ValueError, match="Received: shape=\\(5,\\)"):
         layers.LatentPrior().fit(np.zeros(5))
+    prior = layers.LatentPrior()
+    prior.fit(np.zeros((4, 2)) + np.arange(4)[:, None])
+    with pytest.raises(ValueError, match="has 3 dimensions but the prior has 2"):
+        prior.fit(np.zeros((4, 3)))
 
 
 def test_codec_model_saves_and_loads_with_the_same_id(model, tmp_path, step):
@@ -293,3 +330,22 @@ def test_codec_model_saves_and_loads_with_the_same_id(model, tmp_path, step):
     assert codec.model_id(loaded) == codec.model_id(model)
     data = codec.compress(_digits(4), model, step=step)
     np.testing.assert_array_equal(codec.decompress(data, loaded), codec.decompress(data, model))
+
+
+def test_compress_each_equals_compressing_one_by_one(model, step):
+    images = _digits(4)
+    files = codec.compress_each(images, model, step=step)
+    assert files == [codec.compress(image, model, step=step) for image in images]
+    assert all(codec.read_header(f).header_bytes == 16 for f in files)
+
+
+def test_layout_names_every_byte_once(model, step):
+    data = codec.compress(_digits(2), model, step=step)
+    fields = codec.layout(data)
+    assert [f["field"] for f in fields][:3] == ["magic", "version", "model id"]
+    assert sum(f["size"] for f in fields) == len(data)
+    offsets = [f["offset"] for f in fields]
+    assert offsets == sorted(offsets) and all(
+        a["offset"] + a["size"] == b["offset"] for a, b in zip(fields, fields[1:])
+    )
+    assert fields[0]["hex"] == "43 41" and fields[-1]["hex"] == data[-4:].hex(" ")
