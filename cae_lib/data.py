@@ -71,9 +71,7 @@ def _read_bytes(path: Path) -> bytes:
         with gzip.open(path, "rb") as f:
             return f.read()
     except EOFError as exc:
-        raise DataFormatError(
-            f"{path}: truncated gzip file (it ends before the data does)"
-        ) from exc
+        raise DataFormatError(f"{path}: truncated gzip file (it ends before the data does)") from exc
     except (gzip.BadGzipFile, zlib.error) as exc:
         raise DataFormatError(f"{path}: corrupt gzip file ({exc})") from exc
 
@@ -102,9 +100,7 @@ def parse_idx(data: bytes, *, source: str = "<bytes>") -> np.ndarray:
     if len(data) < 4:
         raise DataFormatError(f"{source}: too short for an IDX header ({len(data)} bytes)")
     if data[0] != 0 or data[1] != 0:
-        raise DataFormatError(
-            f"{source}: not an IDX file (magic bytes {data[:2].hex()}, expected 0000)"
-        )
+        raise DataFormatError(f"{source}: not an IDX file (magic bytes {data[:2].hex()}, expected 0000)")
     dtype_code, ndim = data[2], data[3]
     if dtype_code != IDX_UBYTE:
         kind = _IDX_TYPES.get(dtype_code, "unknown")
@@ -125,8 +121,7 @@ def parse_idx(data: bytes, *, source: str = "<bytes>") -> np.ndarray:
     if found != expected:
         what = "truncated" if found < expected else "has trailing bytes"
         raise DataFormatError(
-            f"{source}: {what}: header declares shape {shape} ({expected} bytes of data), "
-            f"found {found} bytes"
+            f"{source}: {what}: header declares shape {shape} ({expected} bytes of data), found {found} bytes"
         )
     return np.frombuffer(data, dtype=np.uint8, offset=header_len).reshape(shape)
 
@@ -226,14 +221,10 @@ def _check_labels(labels: np.ndarray, path: Path, n_images: int, images_path: Pa
     if labels.ndim != 1:
         raise DataFormatError(f"{path}: expected a 1-D array of labels, found shape {labels.shape}")
     if len(labels) != n_images:
-        raise DataFormatError(
-            f"{path}: {len(labels)} labels but {images_path.name} holds {n_images} images"
-        )
+        raise DataFormatError(f"{path}: {len(labels)} labels but {images_path.name} holds {n_images} images")
     if labels.size and labels.max() >= NUM_CLASSES:
         bad = int(np.argmax(labels >= NUM_CLASSES))
-        raise DataFormatError(
-            f"{path}: label {labels[bad]} at index {bad} is outside 0-{NUM_CLASSES - 1}"
-        )
+        raise DataFormatError(f"{path}: label {labels[bad]} at index {bad} is outside 0-{NUM_CLASSES - 1}")
 
 
 def load_idx_folder(data_dir: str | os.PathLike, *, subfolder: str = "mnist"):
@@ -352,9 +343,7 @@ def load_fashion_mnist_test(data_dir: str | os.PathLike | None = None):
                     f"{config.DATA_DIR_ENV} to a folder with a fashion-mnist/ sub-folder."
                 ) from None
         candidates = [env / "fashion-mnist", env.parent / "fashion-mnist", env]
-        folder = next(
-            (c for c in candidates if c.is_dir() and any(c.glob("t10k-*"))), candidates[0]
-        )
+        folder = next((c for c in candidates if c.is_dir() and any(c.glob("t10k-*"))), candidates[0])
     else:
         folder = _resolve_folder(Path(data_dir).expanduser(), "fashion-mnist")
     images_path = _find_idx_file(folder, IDX_FILES[("test", "images")])
@@ -455,17 +444,14 @@ def save_mnist_csv(path: str | os.PathLike, images: np.ndarray, labels: np.ndarr
     images = np.asarray(images)
     if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE):
         raise ValueError(
-            f"images must be uint8 of shape (n, 28, 28). Received: dtype={images.dtype}, "
-            f"shape={images.shape}"
+            f"images must be uint8 of shape (n, 28, 28). Received: dtype={images.dtype}, shape={images.shape}"
         )
     table = images.reshape(len(images), NUM_PIXELS).astype(np.int64)
     header = [f"pixel{i}" for i in range(NUM_PIXELS)]
     if labels is not None:
         labels = np.asarray(labels)
         if labels.shape != (len(images),):
-            raise ValueError(
-                f"labels must have shape ({len(images)},). Received: shape={labels.shape}"
-            )
+            raise ValueError(f"labels must have shape ({len(images)},). Received: shape={labels.shape}")
         table = np.column_stack([labels.astype(np.int64), table])
         header = ["label"] + header
     np.savetxt(path, table, fmt="%d", delimiter=",", header=",".join(header), comments="")
@@ -485,9 +471,7 @@ def to_float(images: np.ndarray) -> np.ndarray:
     if images.dtype != np.uint8:
         raise ValueError(f"to_float expects uint8 images. Received: dtype={images.dtype}")
     if images.ndim < 2 or images.shape[-2:] != (IMAGE_SIZE, IMAGE_SIZE):
-        raise ValueError(
-            f"to_float expects images of shape (..., 28, 28). Received: shape={images.shape}"
-        )
+        raise ValueError(f"to_float expects images of shape (..., 28, 28). Received: shape={images.shape}")
     return (images.astype(np.float32) / 255.0)[..., np.newaxis]
 
 

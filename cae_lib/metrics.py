@@ -25,9 +25,7 @@ def _as_batch(images, name: str) -> np.ndarray:
     elif arr.ndim == 3:  # a batch without channel axis
         arr = arr[..., np.newaxis]
     elif arr.ndim != 4:
-        raise ValueError(
-            f"`{name}` must be (H, W), (N, H, W) or (N, H, W, C). Received: shape={arr.shape}"
-        )
+        raise ValueError(f"`{name}` must be (H, W), (N, H, W) or (N, H, W, C). Received: shape={arr.shape}")
     return arr.astype(np.float32)
 
 
@@ -44,9 +42,7 @@ def _pair(image_true, image_test):
 
 def _check_range(data_range) -> float:
     if not np.isscalar(data_range) or not data_range > 0:
-        raise ValueError(
-            f"`data_range` must be a positive number. Received: data_range={data_range!r}"
-        )
+        raise ValueError(f"`data_range` must be a positive number. Received: data_range={data_range!r}")
     return float(data_range)
 
 

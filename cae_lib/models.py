@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import keras
 
+from .layers import LatentPrior  # registered for deserialisation: saved codec models load
+
 IMAGE_SHAPE = (28, 28, 1)
 """Shape of one MNIST image as the models see it (height, width, channels)."""
 
@@ -36,6 +38,12 @@ def _initializers(seed):
         k += 1
 
 
+def _l2(weight_decay: float):
+    if not (isinstance(weight_decay, (int, float)) and weight_decay >= 0):
+        raise ValueError(f"`weight_decay` must be a number >= 0. Received: weight_decay={weight_decay!r}")
+    return keras.regularizers.L2(weight_decay) if weight_decay else None
+
+
 def _check_positive_int(name: str, value) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
@@ -48,6 +56,8 @@ def build_encoder(
     filters: int = DEFAULT_FILTERS,
     hidden_units: int = DEFAULT_HIDDEN_UNITS,
     seed: int | None = 0,
+    weight_decay: float = 0.0,
+    latent_l1: float = 0.0,
     name: str = "encoder",
 ) -> keras.Model:
     """Build the encoder: a 28x28x1 image in, ``latent_dim`` numbers out.
@@ -59,6 +69,10 @@ def build_encoder(
         hidden_units: Width of the hidden dense layer.
         seed: Seed of the initial weights, so that the same arguments build
             the same model (None: different every time).
+        weight_decay: L2 penalty on every kernel, added to the training
+            loss (0: none).
+        latent_l1: L1 penalty on the latent values, added to the training
+            loss: pushes latents towards zero, i.e. sparsity (0: none).
         name: Name of the returned model.
 
     Returns:
@@ -74,9 +88,18 @@ def build_encoder(
     _check_positive_int("filters", filters)
     _check_positive_int("hidden_units", hidden_units)
     init = _initializers(seed)
+    reg = _l2(weight_decay)
+    if not (isinstance(latent_l1, (int, float)) and latent_l1 >= 0):
+        raise ValueError(f"`latent_l1` must be a number >= 0. Received: latent_l1={latent_l1!r}")
     inputs = keras.Input(shape=IMAGE_SHAPE, name="image")
     x = keras.layers.Conv2D(
-        filters, 3, strides=2, padding="same", name="conv1", kernel_initializer=next(init)
+        filters,
+        3,
+        strides=2,
+        padding="same",
+        name="conv1",
+        kernel_initializer=next(init),
+        kernel_regularizer=reg,
     )(inputs)
     x = keras.layers.ReLU(name="relu")(x)
     x = keras.layers.Conv2D(
@@ -87,15 +110,28 @@ def build_encoder(
         activation="relu",
         name="conv2",
         kernel_initializer=next(init),
+        kernel_regularizer=reg,
     )(x)
     x = keras.layers.Conv2D(
-        filters, 3, padding="same", activation="relu", name="conv3", kernel_initializer=next(init)
+        filters,
+        3,
+        padding="same",
+        activation="relu",
+        name="conv3",
+        kernel_initializer=next(init),
+        kernel_regularizer=reg,
     )(x)
     x = keras.layers.Flatten(name="flatten")(x)
     x = keras.layers.Dense(
-        hidden_units, activation="relu", name="dense1", kernel_initializer=next(init)
+        hidden_units, activation="relu", name="dense1", kernel_initializer=next(init), kernel_regularizer=reg
     )(x)
-    latent = keras.layers.Dense(latent_dim, name="latent", kernel_initializer=next(init))(x)
+    latent = keras.layers.Dense(
+        latent_dim,
+        name="latent",
+        kernel_initializer=next(init),
+        kernel_regularizer=reg,
+        activity_regularizer=keras.regularizers.L1(latent_l1) if latent_l1 else None,
+    )(x)
     return keras.Model(inputs, latent, name=name)
 
 
@@ -105,6 +141,7 @@ def build_decoder(
     filters: int = DEFAULT_FILTERS,
     hidden_units: int = DEFAULT_HIDDEN_UNITS,
     seed: int | None = 0,
+    weight_decay: float = 0.0,
     name: str = "decoder",
 ) -> keras.Model:
     """Build the decoder, the mirror image of :func:`build_encoder`.
@@ -115,6 +152,7 @@ def build_decoder(
         hidden_units: Width of the hidden dense layer.
         seed: Seed of the initial weights, so that the same arguments build
             the same model (None: different every time).
+        weight_decay: L2 penalty on every kernel (0: none).
         name: Name of the returned model.
 
     Returns:
@@ -130,12 +168,17 @@ def build_decoder(
     _check_positive_int("filters", filters)
     _check_positive_int("hidden_units", hidden_units)
     init = _initializers(seed)
+    reg = _l2(weight_decay)
     inputs = keras.Input(shape=(latent_dim,), name="latent")
     x = keras.layers.Dense(
-        hidden_units, activation="relu", name="dense1", kernel_initializer=next(init)
+        hidden_units, activation="relu", name="dense1", kernel_initializer=next(init), kernel_regularizer=reg
     )(inputs)
     x = keras.layers.Dense(
-        7 * 7 * filters, activation="relu", name="dense2", kernel_initializer=next(init)
+        7 * 7 * filters,
+        activation="relu",
+        name="dense2",
+        kernel_initializer=next(init),
+        kernel_regularizer=reg,
     )(x)
     x = keras.layers.Reshape((7, 7, filters), name="unflatten")(x)
     x = keras.layers.Conv2DTranspose(
@@ -146,13 +189,26 @@ def build_decoder(
         activation="relu",
         name="deconv1",
         kernel_initializer=next(init),
+        kernel_regularizer=reg,
     )(x)
     x = keras.layers.Conv2DTranspose(
-        filters, 3, strides=2, padding="same", name="deconv2", kernel_initializer=next(init)
+        filters,
+        3,
+        strides=2,
+        padding="same",
+        name="deconv2",
+        kernel_initializer=next(init),
+        kernel_regularizer=reg,
     )(x)
     x = keras.layers.ReLU(name="relu")(x)
     outputs = keras.layers.Conv2D(
-        1, 3, padding="same", activation="sigmoid", name="pixels", kernel_initializer=next(init)
+        1,
+        3,
+        padding="same",
+        activation="sigmoid",
+        name="pixels",
+        kernel_initializer=next(init),
+        kernel_regularizer=reg,
     )(x)
     return keras.Model(inputs, outputs, name=name)
 
@@ -163,6 +219,8 @@ def build_autoencoder(
     filters: int = DEFAULT_FILTERS,
     hidden_units: int = DEFAULT_HIDDEN_UNITS,
     seed: int | None = 0,
+    weight_decay: float = 0.0,
+    latent_l1: float = 0.0,
     name: str = "autoencoder",
 ) -> keras.Model:
     """Join a fresh encoder and decoder into one trainable autoencoder.
@@ -176,6 +234,8 @@ def build_autoencoder(
         filters: Width of the convolutions (see :func:`build_encoder`).
         hidden_units: Width of the hidden dense layers.
         seed: Seed of the initial weights (the decoder uses ``seed + 1``).
+        weight_decay: L2 penalty on every kernel of both parts (0: none).
+        latent_l1: L1 activity penalty on the latent (0: none).
         name: Name of the returned model.
 
     Returns:
@@ -186,12 +246,20 @@ def build_autoencoder(
         >>> model.output_shape
         (None, 28, 28, 1)
     """
-    encoder = build_encoder(latent_dim, filters=filters, hidden_units=hidden_units, seed=seed)
+    encoder = build_encoder(
+        latent_dim,
+        filters=filters,
+        hidden_units=hidden_units,
+        seed=seed,
+        weight_decay=weight_decay,
+        latent_l1=latent_l1,
+    )
     decoder = build_decoder(
         latent_dim,
         filters=filters,
         hidden_units=hidden_units,
         seed=None if seed is None else seed + 1,
+        weight_decay=weight_decay,
     )
     inputs = keras.Input(shape=IMAGE_SHAPE, name="image")
     outputs = decoder(encoder(inputs))
@@ -213,7 +281,7 @@ def latent_dim_of(autoencoder: keras.Model) -> int:
     return int(encoder_of(autoencoder).output_shape[-1])
 
 
-def attach_prior(autoencoder: keras.Model, x_train, *, family: str = "gaussian", batch_size: int = 1000):
+def attach_prior(autoencoder: keras.Model, x_train, *, decorrelate: bool = True, batch_size: int = 1000):
     """Return a codec-ready model: encoder -> :class:`~cae_lib.layers.LatentPrior` -> decoder.
 
     The prior is fitted on the encoder's latents of ``x_train``. The returned
@@ -221,19 +289,19 @@ def attach_prior(autoencoder: keras.Model, x_train, *, family: str = "gaussian",
     ``autoencoder``; saved as one ``.keras`` file it carries all three parts.
 
     Args:
-        autoencoder: A model from :func:`build_autoencoder` (trained).
+        autoencoder: A trained model from :func:`build_autoencoder`, or a
+            codec model whose prior should be refitted.
         x_train: float32 training images ``(n, 28, 28, 1)`` to fit the prior on.
-        family: ``"gaussian"`` or ``"laplace"``.
+        decorrelate: Rotate latents onto their principal axes before coding
+            (see :class:`~cae_lib.layers.LatentPrior`).
         batch_size: Batch size for computing the latents.
 
     Returns:
         A ``keras.Model`` named ``"codec_model"`` with layers ``encoder``,
         ``prior`` and ``decoder``.
     """
-    from .layers import LatentPrior
-
     encoder, decoder = encoder_of(autoencoder), decoder_of(autoencoder)
-    prior = LatentPrior(family=family, name="prior")
+    prior = LatentPrior(decorrelate=decorrelate, name="prior")
     prior.fit(encoder.predict(x_train, batch_size=batch_size, verbose=0))
     inputs = keras.Input(shape=IMAGE_SHAPE, name="image")
     outputs = decoder(prior(encoder(inputs)))
@@ -248,3 +316,93 @@ def prior_of(model: keras.Model):
         raise ValueError(
             f"Model {model.name!r} has no latent prior; build it with cae_lib.models.attach_prior."
         ) from None
+
+
+def build_pca_autoencoder(x_train, n_components: int, *, name: str = "pca_autoencoder") -> keras.Model:
+    """PCA as an autoencoder with the same interface as :func:`build_autoencoder`.
+
+    The encoder is one linear layer (projection on the first ``n_components``
+    principal components of ``x_train``); the decoder is its transpose plus
+    the mean image, clipped to [0, 1]. Because it has the same parts, PCA can
+    go through the same prior, quantiser and entropy coder as the
+    autoencoder, which makes the comparison fair.
+
+    Args:
+        x_train: float32 images ``(n, 28, 28, 1)`` in [0, 1].
+        n_components: Number of principal components kept (the latent size).
+        name: Name of the returned model.
+
+    Returns:
+        A ``keras.Model`` with nested ``encoder`` and ``decoder`` models
+        (no training needed).
+    """
+    import numpy as np
+
+    _check_positive_int("n_components", n_components)
+    flat = np.asarray(x_train, dtype=np.float32).reshape(len(x_train), -1)  # a view: no copy of the data
+    if n_components > flat.shape[1]:
+        raise ValueError(
+            f"`n_components` can be at most {flat.shape[1]}. Received: n_components={n_components}"
+        )
+    mean = flat.mean(axis=0, dtype=np.float64)
+    covariance = (flat.T @ flat).astype(np.float64) / len(flat) - np.outer(mean, mean)
+    eigenvalues, eigenvectors = np.linalg.eigh(covariance)
+    components = eigenvectors[:, np.argsort(eigenvalues)[::-1][:n_components]]  # (784, k)
+
+    inputs = keras.Input(shape=IMAGE_SHAPE, name="image")
+    x = keras.layers.Flatten(name="flatten")(inputs)
+    project = keras.layers.Dense(n_components, name="latent")
+    latent = project(x)
+    encoder = keras.Model(inputs, latent, name="encoder")
+    project.set_weights([components.astype("float32"), (-mean @ components).astype("float32")])
+
+    latent_in = keras.Input(shape=(n_components,), name="latent")
+    back = keras.layers.Dense(784, name="reconstruct")
+    y = keras.layers.ReLU(max_value=1.0, name="clip")(back(latent_in))
+    outputs = keras.layers.Reshape(IMAGE_SHAPE, name="unflatten")(y)
+    decoder = keras.Model(latent_in, outputs, name="decoder")
+    back.set_weights([components.T.astype("float32"), mean.astype("float32")])
+
+    image = keras.Input(shape=IMAGE_SHAPE, name="image")
+    return keras.Model(image, decoder(encoder(image)), name=name)
+
+
+def build_digit_classifier(*, seed: int | None = 0, name: str = "digit_classifier") -> keras.Model:
+    """A small CNN that reads MNIST digits (about 99% test accuracy after 3 epochs).
+
+    Used as a task-aware quality measure: if it reads a reconstruction as
+    well as the original, the compression kept what a digit is *for*.
+
+    Returns:
+        An uncompiled model from ``(batch, 28, 28, 1)`` floats in [0, 1] to
+        10 class probabilities.
+    """
+    init = _initializers(seed)
+    inputs = keras.Input(shape=IMAGE_SHAPE, name="image")
+    x = keras.layers.Conv2D(32, 3, activation="relu", kernel_initializer=next(init))(inputs)
+    x = keras.layers.MaxPooling2D()(x)
+    x = keras.layers.Conv2D(64, 3, activation="relu", kernel_initializer=next(init))(x)
+    x = keras.layers.MaxPooling2D()(x)
+    x = keras.layers.Flatten()(x)
+    x = keras.layers.Dropout(0.3, seed=seed)(x)
+    outputs = keras.layers.Dense(10, activation="softmax", kernel_initializer=next(init))(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def describe_layers(model: keras.Model) -> list[dict]:
+    """One row per layer: name, type, output shape (without the batch axis) and parameter count.
+
+    Nested models (the encoder inside an autoencoder) are one row each.
+    """
+    rows = []
+    for layer in model.layers:
+        shape = layer.output.shape if hasattr(layer, "output") else None
+        rows.append(
+            {
+                "name": layer.name,
+                "type": type(layer).__name__,
+                "output_shape": tuple(shape[1:]) if shape is not None else None,
+                "parameters": int(layer.count_params()),
+            }
+        )
+    return rows

@@ -37,9 +37,7 @@ def show_digits(
         raise ValueError("show_digits needs at least one image. Received: 0 images")
     ncols = max(1, min(ncols, n))
     nrows = -(-n // ncols)
-    fig, axes = plt.subplots(
-        nrows, ncols, figsize=(ncols * size, nrows * size * 1.15), squeeze=False
-    )
+    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * size * 1.15), squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < n:
@@ -53,9 +51,7 @@ def show_digits(
     return fig
 
 
-def show_digits_by_class(
-    images, labels, *, per_class: int = 8, class_names=None, size: float = 1.0
-):
+def show_digits_by_class(images, labels, *, per_class: int = 8, class_names=None, size: float = 1.0):
     """Show the first ``per_class`` images of each class, one row per class.
 
     Returns
@@ -97,9 +93,7 @@ def plot_class_balance(labels_by_split: dict, *, ax=None):
         shares = 100 * counts / counts.sum()
         top = max(top, shares.max())
         ax.bar(np.arange(len(counts)) + i * width, shares, width=width, label=f"{split} ({counts.sum():,})")
-    ax.set_xticks(
-        np.arange(10) + width * (len(labels_by_split) - 1) / 2, [str(d) for d in range(10)]
-    )
+    ax.set_xticks(np.arange(10) + width * (len(labels_by_split) - 1) / 2, [str(d) for d in range(10)])
     ax.set_xlabel("class")
     ax.set_ylabel("share of images (%)")
     ax.set_ylim(0, top * 1.3)
@@ -112,11 +106,7 @@ def plot_pixel_histogram(images, *, ax=None, log: bool = True):
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 3))
     values = np.asarray(images).ravel()
-    counts = (
-        np.bincount(values, minlength=256)
-        if values.dtype == np.uint8
-        else np.histogram(values, 256)[0]
-    )
+    counts = np.bincount(values, minlength=256) if values.dtype == np.uint8 else np.histogram(values, 256)[0]
     ax.bar(np.arange(len(counts)), counts, width=1.0)
     if log:
         ax.set_yscale("log")
@@ -138,3 +128,68 @@ def plot_history(history, *, ax=None):
     ax.set_ylabel("loss")
     ax.legend()
     return ax
+
+
+def show_image_grid(rows, *, row_labels=None, col_labels=None, cmap="gray", symmetric=False, size=1.3):
+    """Show a table of images: ``rows[i][j]`` in row i, column j.
+
+    Parameters
+    ----------
+    rows : sequence of sequences of array_like
+        Each image ``(H, W)`` or ``(H, W, 1)``.
+    row_labels, col_labels : sequence of str, optional
+    cmap : str, optional
+        Colour map; with ``symmetric=True`` each image is scaled to
+        ``[-m, m]`` (``m`` its largest absolute value), for signed maps such
+        as filter responses or errors.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    nrows, ncols = len(rows), max(len(r) for r in rows)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * size), squeeze=False)
+    for i, row in enumerate(rows):
+        for j, ax in enumerate(axes[i]):
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if j >= len(row):
+                ax.axis("off")
+                continue
+            image = _squeeze(row[j])
+            if symmetric:
+                m = float(np.abs(image).max()) or 1.0
+                ax.imshow(image, cmap=cmap, vmin=-m, vmax=m)
+            else:
+                ax.imshow(image, cmap=cmap)
+            if i == 0 and col_labels is not None:
+                ax.set_title(str(col_labels[j]), fontsize=8)
+        if row_labels is not None:
+            axes[i, 0].set_ylabel(str(row_labels[i]), fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def show_reconstructions(originals, reconstructions, *, titles=None, size=1.2):
+    """Three rows: originals, reconstructions and absolute error maps (uint8 or [0, 1] floats)."""
+    originals = np.asarray([_squeeze(x) for x in originals], dtype=np.float32)
+    reconstructions = np.asarray([_squeeze(x) for x in reconstructions], dtype=np.float32)
+    if originals.max() > 1 or reconstructions.max() > 1:
+        originals, reconstructions = originals / 255.0, reconstructions / 255.0
+    errors = np.abs(originals - reconstructions)
+    fig, axes = plt.subplots(
+        3, len(originals), figsize=(len(originals) * size, 3 * size * 1.1), squeeze=False
+    )
+    for j in range(len(originals)):
+        for i, (image, cmap) in enumerate(
+            [(originals[j], "gray"), (reconstructions[j], "gray"), (errors[j], "magma")]
+        ):
+            axes[i, j].imshow(image, cmap=cmap, vmin=0, vmax=1)
+            axes[i, j].set_xticks([])
+            axes[i, j].set_yticks([])
+        if titles is not None:
+            axes[0, j].set_title(str(titles[j]), fontsize=8)
+    for i, label in enumerate(["original", "reconstruction", "|error|"]):
+        axes[i, 0].set_ylabel(label, fontsize=8)
+    fig.tight_layout()
+    return fig

