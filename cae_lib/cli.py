@@ -16,6 +16,7 @@ exit with status 2.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -163,32 +164,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _import_tensorflow_quietly() -> None:
-    """Import TensorFlow with its C++ start-up lines (absl, oneDNN) kept off the terminal."""
-    import os
-
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    if "tensorflow" in sys.modules:
-        return
-    try:
-        saved = os.dup(2)
-    except OSError:  # no real stderr (embedded use): nothing to hide
-        import tensorflow  # noqa: F401
-
-        return
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            import tensorflow  # noqa: F401
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
 def main(argv=None) -> int:
     """Entry point of the ``cae`` command; returns the exit status."""
     args = build_parser().parse_args(argv)
-    _import_tensorflow_quietly()
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from ._quiet import import_tensorflow_quietly
+
+    import_tensorflow_quietly()
     from . import codec, data, imageio, pretrained
 
     expected = (CliError, FileNotFoundError, IsADirectoryError, PermissionError, codec.CodecError,

@@ -266,6 +266,9 @@ _OFFLINE_HELP = (
 
 
 def _load_with_keras():
+    from ._quiet import import_tensorflow_quietly
+
+    import_tensorflow_quietly()
     import keras
 
     try:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from ._quiet import import_tensorflow_quietly
+
+import_tensorflow_quietly()
+
 import keras
 import numpy as np
 

@@ -13,6 +13,11 @@ learned-compression literature), not the PSNR of the mean squared error.
 from __future__ import annotations
 
 import numpy as np
+
+from ._quiet import import_tensorflow_quietly
+
+import_tensorflow_quietly()
+
 import tensorflow as tf
 
 
@@ -22,10 +27,14 @@ def _as_batch(images, name: str) -> np.ndarray:
         raise TypeError(f"`{name}` must hold numbers. Received: dtype={arr.dtype}")
     if arr.ndim == 2:  # one image, no channel axis
         arr = arr[np.newaxis, ..., np.newaxis]
+    elif arr.ndim == 3 and arr.shape[-1] in (1, 3):  # one image with a channel axis (H, W, C)
+        arr = arr[np.newaxis]
     elif arr.ndim == 3:  # a batch without channel axis
         arr = arr[..., np.newaxis]
     elif arr.ndim != 4:
-        raise ValueError(f"`{name}` must be (H, W), (N, H, W) or (N, H, W, C). Received: shape={arr.shape}")
+        raise ValueError(
+            f"`{name}` must be (H, W), (H, W, C), (N, H, W) or (N, H, W, C). Received: shape={arr.shape}"
+        )
     return arr.astype(np.float32)
 
 
@@ -55,7 +64,8 @@ def psnr(image_true, image_test, *, data_range: float) -> np.ndarray:
     Parameters
     ----------
     image_true, image_test : array_like
-        One image ``(H, W)`` or a batch ``(N, H, W)`` / ``(N, H, W, C)``.
+        One image ``(H, W)`` / ``(H, W, C)`` with C = 1 or 3, or a batch
+        ``(N, H, W)`` / ``(N, H, W, C)``.
     data_range : float
         Distance between the smallest and largest possible pixel value:
         1.0 for images in [0, 1], 255 for uint8.

@@ -18,6 +18,10 @@ autoencoder joins them and exposes both as nested models.
 
 from __future__ import annotations
 
+from ._quiet import import_tensorflow_quietly
+
+import_tensorflow_quietly()
+
 import keras
 
 from .layers import LatentPrior  # registered for deserialisation: saved codec models load

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import time
 
+from ._quiet import import_tensorflow_quietly
+
+import_tensorflow_quietly()
+
 import keras
 import numpy as np
 

@@ -82,3 +82,12 @@ def test_errors():
         metrics.ssim(np.zeros((8, 8)), np.zeros((8, 8)), data_range=1.0)
     with pytest.raises(TypeError):
         metrics.psnr(a, a, 1.0)  # data_range is keyword-only
+
+
+def test_one_image_with_a_channel_axis_is_one_image():
+    a = np.zeros((28, 28, 1), np.float32)
+    b = np.full((28, 28, 1), 0.1, np.float32)  # one image with a channel axis, not 28 images of 28x1
+    np.testing.assert_allclose(metrics.psnr(a, b, data_range=1.0), [20.0], atol=1e-4)
+    assert metrics.ssim(a, b, data_range=1.0).shape == (1,)
+    batch = np.zeros((3, 28, 28), np.float32)  # last axis not 1 or 3: a batch without channel axis
+    assert metrics.psnr(batch, batch + 0.1, data_range=1.0).shape == (3,)
