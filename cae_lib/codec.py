@@ -343,10 +343,20 @@ def _as_images(images) -> np.ndarray:
     raise TypeError(f"images must be uint8 or float in [0, 1]. Received: dtype={arr.dtype}")
 
 
+def _run(network, inputs: np.ndarray, batch_size: int) -> np.ndarray:
+    """Apply a Keras model: a direct call for one small batch (no ``predict`` start-up cost), else batched."""
+    if len(inputs) <= batch_size:
+        return np.asarray(network(inputs, training=False))
+    return network.predict(inputs, batch_size=batch_size, verbose=0)
+
+
 def encode_latents(images, model, *, batch_size: int = 1000) -> np.ndarray:
     """Run the model's encoder: digits in, float latents ``(n, latent_dim)`` out."""
     encoder, _, _ = _parts(model)
-    return encoder.predict(_as_images(images), batch_size=batch_size, verbose=0)
+    x = _as_images(images)
+    if len(x) == 0:
+        return np.zeros((0, encoder.output_shape[-1]), np.float32)
+    return _run(encoder, x, batch_size)
 
 
 def decode_latents(latents, model, *, batch_size: int = 1000) -> np.ndarray:
@@ -357,7 +367,7 @@ def decode_latents(latents, model, *, batch_size: int = 1000) -> np.ndarray:
     latents = np.asarray(latents, dtype=np.float32)
     if len(latents) == 0:
         return np.zeros((0, 28, 28), np.uint8)
-    return to_uint8(decoder.predict(latents, batch_size=batch_size, verbose=0))
+    return to_uint8(_run(decoder, latents, batch_size))
 
 
 # --------------------------------------------------------------------------- compress / decompress
