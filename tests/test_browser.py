@@ -1,0 +1,154 @@
+"""Notebook 07 in a real browser: JupyterLab on localhost, headless Chromium driven by Playwright.
+
+Runs every cell, moves the latent-size slider with the keyboard, and checks
+that the rendered PSNR text and the digits image change. A screenshot goes to
+``test-output/explorer.png`` (git-ignored).
+
+Needs Debian's ``chromium`` (or ``CAE_CHROMIUM=/path/to/chrome``) and the
+``playwright`` Python package (``pip install -e ".[browser]"``); no browser is
+downloaded. Without them the test is skipped, unless ``CAE_REQUIRE_BROWSER=1``
+(set by ``.ci/run``), where a missing browser is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK = "07_latent_size_explorer.ipynb"
+SCREENSHOT = ROOT / "test-output" / "explorer.png"
+
+pytestmark = pytest.mark.browser
+
+
+def _chromium() -> str | None:
+    candidates = [os.environ.get("CAE_CHROMIUM"), shutil.which("chromium"), shutil.which("chromium-browser")]
+    return next((c for c in candidates if c and Path(c).exists()), None)
+
+
+def _require(reason: str):
+    if os.environ.get("CAE_REQUIRE_BROWSER", "") == "1":
+        pytest.fail(f"browser test required (CAE_REQUIRE_BROWSER=1) but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def jupyter_lab(tmp_path_factory):
+    """A JupyterLab server on a free localhost port, serving a copy of notebook 07."""
+    workdir = tmp_path_factory.mktemp("lab")
+    shutil.copy(ROOT / "notebooks" / NOTEBOOK, workdir / NOTEBOOK)  # outputs never reach the repo's copy
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    token = secrets.token_hex(16)
+    log = open(workdir / "jupyter.log", "w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
+         f"--ServerApp.token={token}", f"--ServerApp.root_dir={workdir}", "--ServerApp.allow_root=True",
+         "--LabApp.news_url=", "--LabServerApp.extra_labextensions_path=[]"],
+        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "CAE_QUICK": "1"},
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2)
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"JupyterLab did not start: {(workdir / 'jupyter.log').read_text()[-2000:]}"
+                    )
+                time.sleep(0.5)
+        yield url, token
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+def test_explorer_in_jupyterlab_with_headless_chromium(jupyter_lab):
+    chromium = _chromium()
+    if chromium is None:
+        _require("no chromium executable (apt-get install chromium, or set CAE_CHROMIUM)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _require("the playwright package is not installed (pip install -e '.[browser]')")
+    url, token = jupyter_lab
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, headless=True, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        try:
+            page.goto(f"{url}/lab/tree/{NOTEBOOK}?token={token}", timeout=120_000)
+            page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=120_000)
+            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
+            news = page.get_by_role("button", name="No", exact=True)  # "get notified about Jupyter news?"
+            if news.count():
+                news.first.click()
+
+            # Run > Run All Cells, through JupyterLab's own command, with the notebook focused
+            # (the command is disabled while another panel has the focus).
+            page.locator(".jp-NotebookPanel .jp-Cell").first.click()
+            page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+            page.locator(".lm-Menu-item[data-command='runmenu:run-all']:not(.lm-mod-disabled)").click()
+
+            stats = page.locator(".cae-explorer-stats").first
+            stats.wait_for(state="attached", timeout=180_000)  # JupyterLab may not paint off-screen cells
+            page.wait_for_function(  # the kernel has finished every cell
+                "() => document.querySelector(\".jp-Notebook-ExecutionIndicator[data-status='idle']\") !== null"
+                " && [...document.querySelectorAll('.jp-InputArea-prompt')].every(p => !p.textContent.includes('*'))",
+                timeout=180_000,
+            )
+            stats.scroll_into_view_if_needed()
+            before_text = stats.inner_text()
+            before_dim = int(re.search(r"latent size (\d+)", before_text).group(1))
+            digits_image = page.locator(".widget-image").first
+            before_src = digits_image.get_attribute("src")
+
+            # Move the latent-size slider one notch with the keyboard.
+            handle = page.locator(".widget-slider", has_text="latent size").locator(".noUi-handle").first
+            handle.focus()
+            handle.press("ArrowLeft" if before_dim > 2 else "ArrowRight")  # 2 is the smallest shipped size
+            page.wait_for_function(
+                "(old) => { const s = document.querySelector('.cae-explorer-stats'); return s && s.innerText !== old; }",
+                arg=before_text,
+                timeout=60_000,
+            )
+            after_text = stats.inner_text()
+            new_dim = re.search(r"latent size (\d+)", after_text)
+            assert new_dim and int(new_dim.group(1)) != before_dim, (before_text, after_text)
+            psnr_before = re.search(r"mean PSNR\s+([\d.]+) dB", before_text).group(1)
+            psnr_after = re.search(r"mean PSNR\s+([\d.]+) dB", after_text).group(1)
+            assert psnr_after != psnr_before
+            page.wait_for_function(
+                "(old) => document.querySelector('.widget-image').getAttribute('src') !== old",
+                arg=before_src,
+                timeout=60_000,
+            )
+            SCREENSHOT.parent.mkdir(exist_ok=True)
+            stats.scroll_into_view_if_needed()
+            page.screenshot(path=str(SCREENSHOT), full_page=False)
+        except Exception:
+            SCREENSHOT.parent.mkdir(exist_ok=True)
+            page.screenshot(path=str(SCREENSHOT.with_name("explorer-failure.png")), full_page=True)
+            raise
+        finally:
+            browser.close()
+    assert SCREENSHOT.stat().st_size > 10_000
