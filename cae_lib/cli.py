@@ -28,18 +28,13 @@ class CliError(Exception):
 
 
 def _load_model(args, needed_id: bytes | None = None):
-    import keras
-
-    from . import codec, layers, pretrained  # noqa: F401  (layers registers LatentPrior)
+    from . import codec, pretrained
 
     if getattr(args, "model", None):
-        path = Path(args.model)
-        if not path.is_file():
-            raise CliError(f"{path}: model file not found")
         try:
-            return keras.saving.load_model(path, compile=False), str(path)
-        except Exception as exc:
-            raise CliError(f"{path}: not a loadable Keras model ({type(exc).__name__}: {exc})") from None
+            return codec.load_model(args.model), str(args.model)
+        except (FileNotFoundError, ValueError) as exc:
+            raise CliError(str(exc)) from None
     if needed_id is not None:
         found = pretrained.find_by_model_id(needed_id)
         if found is None:

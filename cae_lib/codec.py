@@ -23,7 +23,7 @@ Container, format version 1 (16 bytes of overhead for a single digit)::
     offset  size  field
     0       2     magic b"CA"
     2       1     format version (1)
-    3       4     model id: first 4 bytes of the SHA-256 of the model's weights (prior included)
+    3       4     model id: first 4 bytes of a SHA-256 of the prior, which fingerprints encoder and decoder
     7       1-5   number of images, unsigned LEB128
     .       1     image height
     .       1     image width
@@ -87,24 +87,85 @@ class CorruptPayloadError(CodecError):
 # --------------------------------------------------------------------------- model identity
 
 
-def model_id(model) -> bytes:
-    """Identifier of a codec model: the first 4 bytes of SHA-256 over all its weights.
-
-    Encoder, prior and decoder weights all count, so a retrained model, a
-    refitted prior or a different latent size gives a different id.
-    """
+def weights_digest(network) -> bytes:
+    """First 16 bytes of SHA-256 over a network's weights (shapes included), as stored in a prior's fingerprint."""
     digest = hashlib.sha256()
-    for weight in model.get_weights():
+    for weight in network.get_weights():
         array = np.ascontiguousarray(weight, dtype=np.float32)
         digest.update(struct.pack("<B", array.ndim) + struct.pack(f"<{array.ndim}I", *array.shape))
         digest.update(array.astype("<f4").tobytes())
-    return digest.digest()[:MODEL_ID_BYTES]
+    return digest.digest()[:16]
 
 
-def _parts(model):
-    from .models import decoder_of, encoder_of, prior_of
+def model_id(model) -> bytes:
+    """Identifier of a codec model: the first 4 bytes of SHA-256 over its prior's weights.
 
-    return encoder_of(model), prior_of(model), decoder_of(model)
+    The prior holds a fingerprint of the encoder and decoder it was fitted
+    for (:meth:`cae_lib.layers.LatentPrior.set_fingerprint`), so the id covers
+    encoder, prior and decoder, yet a sender holding only encoder and prior
+    and a receiver holding only prior and decoder compute the same id. A
+    retrained model, a refitted prior or a different latent size gives a
+    different id. Works on a full codec model, a sender or a receiver
+    (:func:`cae_lib.models.sender_of`, :func:`cae_lib.models.receiver_of`).
+    """
+    return hashlib.sha256(weights_digest(_prior(model)) + b"cae-prior").digest()[:MODEL_ID_BYTES]
+
+
+def _prior(model):
+    from .models import prior_of
+
+    return prior_of(model)
+
+
+def _checked(model, part: str):
+    """The model's prior and its ``part`` ("encoder" or "decoder"), checked against the prior's fingerprint."""
+    from .models import decoder_of, encoder_of
+
+    prior = _prior(model)
+    try:
+        network = (encoder_of if part == "encoder" else decoder_of)(model)
+    except ValueError:
+        raise ValueError(
+            f"model {model.name!r} has no {part}: "
+            + (
+                "compress needs a sender or codec model"
+                if part == "encoder"
+                else "decompress needs a receiver or codec model"
+            )
+        ) from None
+    recorded = prior.encoder_digest if part == "encoder" else prior.decoder_digest
+    if recorded is not None and recorded != weights_digest(network):
+        raise ModelMismatchError(
+            f"the {part} of model {model.name!r} is not the one its prior was fitted for "
+            "(was it trained further?); refit the prior with cae_lib.models.attach_prior"
+        )
+    return prior, network
+
+
+def load_model(path):
+    """Load a codec, sender or receiver model saved as ``.keras`` (see :mod:`cae_lib.deploy`).
+
+    Registers the course's prior layer first, so a script needs no other
+    ``cae_lib`` import to load a model.
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    ValueError
+        The file is not a loadable Keras model; the message names the file.
+    """
+    from pathlib import Path
+
+    from . import layers
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: model file not found")
+    try:
+        return layers.keras.saving.load_model(path, compile=False)
+    except Exception as exc:
+        raise ValueError(f"{path}: not a loadable Keras model ({type(exc).__name__}: {exc})") from None
 
 
 # --------------------------------------------------------------------------- header
@@ -239,7 +300,7 @@ def layout(data: bytes) -> list[dict]:
     fields = [
         (0, 2, "magic", "b'CA': this is a .cae file"),
         (2, 1, "version", f"format version {header.version}"),
-        (3, MODEL_ID_BYTES, "model id", "first 4 bytes of SHA-256 of the model's weights"),
+        (3, MODEL_ID_BYTES, "model id", "which encoder, prior and decoder (a SHA-256 prefix)"),
         (7, count_end - 7, "image count", f"{header.count} (LEB128)"),
         (count_end, 1, "height", f"{header.height} pixels"),
         (count_end + 1, 1, "width", f"{header.width} pixels"),
@@ -300,19 +361,19 @@ def dequantise(symbols: np.ndarray, step: float) -> np.ndarray:
 
 def latents_to_symbols(latents, model, step: float) -> np.ndarray:
     """Decorrelate latents with the model's prior and quantise them: int32 symbols ``(n, latent_dim)``."""
-    _, prior, _ = _parts(model)
+    prior = _prior(model)
     return quantise(prior.to_coordinates(latents), step)
 
 
 def symbols_to_latents(symbols, model, step: float) -> np.ndarray:
     """Inverse of :func:`latents_to_symbols` up to the quantisation error: float32 latents."""
-    _, prior, _ = _parts(model)
+    prior = _prior(model)
     return prior.from_coordinates(dequantise(symbols, step)).astype(np.float32)
 
 
 def symbol_bits(symbols, model, step: float) -> float:
     """Ideal code length in bits of ``symbols`` under the model's prior (see :func:`ideal_bits`)."""
-    _, prior, _ = _parts(model)
+    prior = _prior(model)
     scale = prior.scale_values
     return ideal_bits(symbols, np.zeros_like(scale), scale, step)
 
@@ -352,7 +413,7 @@ def _run(network, inputs: np.ndarray, batch_size: int) -> np.ndarray:
 
 def encode_latents(images, model, *, batch_size: int = 1000) -> np.ndarray:
     """Run the model's encoder: digits in, float latents ``(n, latent_dim)`` out."""
-    encoder, _, _ = _parts(model)
+    _, encoder = _checked(model, "encoder")
     x = _as_images(images)
     if len(x) == 0:
         return np.zeros((0, encoder.output_shape[-1]), np.float32)
@@ -363,7 +424,7 @@ def decode_latents(latents, model, *, batch_size: int = 1000) -> np.ndarray:
     """Run the model's decoder: latents in, uint8 digits ``(n, 28, 28)`` out."""
     from .data import to_uint8
 
-    _, _, decoder = _parts(model)
+    _, decoder = _checked(model, "decoder")
     latents = np.asarray(latents, dtype=np.float32)
     if len(latents) == 0:
         return np.zeros((0, 28, 28), np.uint8)
@@ -402,7 +463,7 @@ def compress(images, model, *, step: float = DEFAULT_STEP) -> bytes:
     x = _as_images(images)
     if len(x) > MAX_IMAGES:
         raise ValueError(f"at most {MAX_IMAGES} images fit in one file. Received: {len(x)} images")
-    _, prior, _ = _parts(model)
+    prior = _prior(model)
     symbols = latents_to_symbols(encode_latents(x, model), model, step) if len(x) else None
     payload = _encode_symbols(symbols, prior.scale_values, step, len(x))
     return _container(model_id(model), len(x), step, payload)
@@ -416,7 +477,7 @@ def compress_each(images, model, *, step: float = DEFAULT_STEP) -> list[bytes]:
     """
     step = _quantise_step(step)
     x = _as_images(images)
-    _, prior, _ = _parts(model)
+    prior = _prior(model)
     ident = model_id(model)
     scale = prior.scale_values
     symbols = latents_to_symbols(encode_latents(x, model), model, step) if len(x) else []
@@ -472,7 +533,7 @@ def decompress_latents(data: bytes, model) -> tuple[Header, np.ndarray]:
         )
     if (header.height, header.width) != (28, 28):
         raise CodecError(f"images of {header.height}x{header.width} do not fit this 28x28 model")
-    _, prior, _ = _parts(model)
+    prior = _prior(model)
     payload = bytes(data)[header.header_bytes - CHECKSUM_BYTES : header.total_bytes - CHECKSUM_BYTES]
     symbols = _decode_symbols(payload, prior.scale_values, header.step, header.count)
     return header, symbols_to_latents(symbols, model, header.step)

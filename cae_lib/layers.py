@@ -9,6 +9,8 @@ import_tensorflow_quietly()
 import keras
 import numpy as np
 
+FINGERPRINT_BYTES = 16
+
 
 @keras.saving.register_keras_serializable(package="cae_lib")
 class LatentPrior(keras.layers.Layer):
@@ -29,7 +31,13 @@ class LatentPrior(keras.layers.Layer):
       between latent dimensions, so a prior that treats dimensions as
       independent wastes no bits on it (transform coding's Karhunen-Loeve
       step). Being orthonormal, it leaves squared errors unchanged;
-    * ``scale``: the standard deviation of each coordinate of ``y``.
+    * ``scale``: the standard deviation of each coordinate of ``y``;
+    * ``fingerprint``: 32 bytes (stored as 32 float32 values 0-255), the
+      first 16 bytes of the SHA-256 of the encoder's weights and of the
+      decoder's weights the prior was fitted for (:meth:`set_fingerprint`).
+      A sender that holds only encoder and prior, and a receiver that holds
+      only prior and decoder, can each check their half and compute the same
+      model identifier from the prior alone (see :func:`cae_lib.codec.model_id`).
 
     In the forward pass the layer returns its input unchanged.
 
@@ -64,6 +72,9 @@ class LatentPrior(keras.layers.Layer):
         self.scale = self.add_weight(shape=(dim,), initializer="ones", trainable=False, name="scale")
         self.rotation = self.add_weight(
             shape=(dim, dim), initializer="identity", trainable=False, name="rotation"
+        )
+        self.fingerprint = self.add_weight(
+            shape=(2 * FINGERPRINT_BYTES,), initializer="zeros", trainable=False, name="fingerprint"
         )
 
     def call(self, inputs):
@@ -101,6 +112,34 @@ class LatentPrior(keras.layers.Layer):
         self.loc.assign(loc.astype(np.float32))
         self.rotation.assign(rotation)
         self.scale.assign(np.maximum(scale, self.min_scale).astype(np.float32))
+
+    def set_fingerprint(self, encoder_digest: bytes, decoder_digest: bytes) -> None:
+        """Record which encoder and decoder this prior belongs to (two 16-byte digests)."""
+        for name, digest in (("encoder_digest", encoder_digest), ("decoder_digest", decoder_digest)):
+            if not isinstance(digest, bytes) or len(digest) != FINGERPRINT_BYTES:
+                raise ValueError(f"`{name}` must be {FINGERPRINT_BYTES} bytes. Received: {digest!r}")
+        self.fingerprint.assign(np.frombuffer(encoder_digest + decoder_digest, np.uint8).astype(np.float32))
+
+    @property
+    def encoder_digest(self) -> bytes | None:
+        """Digest of the encoder this prior was fitted for, or None if never recorded."""
+        return self._digest(0)
+
+    @property
+    def decoder_digest(self) -> bytes | None:
+        """Digest of the decoder this prior belongs to, or None if never recorded."""
+        return self._digest(1)
+
+    def _digest(self, part: int) -> bytes | None:
+        values = self._numpy(self.fingerprint)[part * FINGERPRINT_BYTES : (part + 1) * FINGERPRINT_BYTES]
+        return None if not values.any() else bytes(values.astype(np.uint8).tolist())
+
+    def load_own_variables(self, store):
+        if len(store.keys()) == len(self.variables) - 1:  # saved before the fingerprint existed
+            for i, variable in enumerate(self.variables[:-1]):
+                variable.assign(store[str(i)])
+            return
+        super().load_own_variables(store)
 
     def _numpy(self, weight) -> np.ndarray:
         return np.asarray(keras.ops.convert_to_numpy(weight), dtype=np.float64)

@@ -304,12 +304,37 @@ def attach_prior(autoencoder: keras.Model, x_train, *, decorrelate: bool = True,
         A ``keras.Model`` named ``"codec_model"`` with layers ``encoder``,
         ``prior`` and ``decoder``.
     """
+    from .codec import weights_digest
+
     encoder, decoder = encoder_of(autoencoder), decoder_of(autoencoder)
     prior = LatentPrior(decorrelate=decorrelate, name="prior")
     prior.fit(encoder.predict(x_train, batch_size=batch_size, verbose=0))
+    prior.set_fingerprint(weights_digest(encoder), weights_digest(decoder))
     inputs = keras.Input(shape=IMAGE_SHAPE, name="image")
     outputs = decoder(prior(encoder(inputs)))
     return keras.Model(inputs, outputs, name="codec_model")
+
+
+def sender_of(codec_model: keras.Model) -> keras.Model:
+    """The sender's half of a codec model: image -> encoder -> prior (latent out).
+
+    Saved on its own it holds the encoder and the prior, all that
+    :func:`cae_lib.codec.compress` needs; it cannot decode.
+    """
+    encoder, prior = encoder_of(codec_model), prior_of(codec_model)
+    inputs = keras.Input(shape=IMAGE_SHAPE, name="image")
+    return keras.Model(inputs, prior(encoder(inputs)), name="sender")
+
+
+def receiver_of(codec_model: keras.Model) -> keras.Model:
+    """The receiver's half of a codec model: latent -> prior -> decoder (image out).
+
+    Saved on its own it holds the prior and the decoder, all that
+    :func:`cae_lib.codec.decompress` needs; it cannot encode.
+    """
+    prior, decoder = prior_of(codec_model), decoder_of(codec_model)
+    inputs = keras.Input(shape=(prior.loc.shape[0],), name="latent")
+    return keras.Model(inputs, decoder(prior(inputs)), name="receiver")
 
 
 def prior_of(model: keras.Model):

@@ -349,3 +349,47 @@ def test_layout_names_every_byte_once(model, step):
         a["offset"] + a["size"] == b["offset"] for a, b in zip(fields, fields[1:])
     )
     assert fields[0]["hex"] == "43 41" and fields[-1]["hex"] == data[-4:].hex(" ")
+
+
+# --------------------------------------------------------------------------- sender and receiver
+
+
+def test_sender_and_receiver_halves_share_the_id_and_round_trip(model, tmp_path, step):
+    import keras
+
+    sender, receiver = models.sender_of(model), models.receiver_of(model)
+    sender.save(tmp_path / "sender.keras")
+    receiver.save(tmp_path / "receiver.keras")
+    sender = keras.saving.load_model(tmp_path / "sender.keras", compile=False)
+    receiver = keras.saving.load_model(tmp_path / "receiver.keras", compile=False)
+    assert {layer.name for layer in sender.layers} >= {"encoder", "prior"} and "decoder" not in {
+        layer.name for layer in sender.layers
+    }
+    assert "encoder" not in {layer.name for layer in receiver.layers}
+    assert codec.model_id(sender) == codec.model_id(receiver) == codec.model_id(model)
+    images = _digits(5)
+    data = codec.compress(images, sender, step=step)
+    assert data == codec.compress(images, model, step=step)
+    np.testing.assert_array_equal(codec.decompress(data, receiver), _reference(images, model, step))
+    with pytest.raises(ValueError, match="has no encoder"):
+        codec.compress(images, receiver, step=step)
+    with pytest.raises(ValueError, match="has no decoder"):
+        codec.decompress(data, sender)
+
+
+def test_prior_fingerprints_its_encoder_and_decoder(model):
+    prior = models.prior_of(model)
+    assert prior.encoder_digest == codec.weights_digest(models.encoder_of(model))
+    assert prior.decoder_digest == codec.weights_digest(models.decoder_of(model))
+    with pytest.raises(ValueError, match="must be 16 bytes"):
+        prior.set_fingerprint(b"short", b"x" * 16)
+
+
+def test_a_decoder_trained_after_the_prior_was_fitted_is_refused(step):
+    ae = models.build_autoencoder(6, filters=4, hidden_units=16, seed=3)
+    codec_model = models.attach_prior(ae, _digits(50, seed=2)[..., None] / np.float32(255))
+    data = codec.compress(_digits(2), codec_model, step=step)
+    decoder = models.decoder_of(codec_model)
+    decoder.set_weights([w + 0.01 for w in decoder.get_weights()])  # "trained further"
+    with pytest.raises(codec.ModelMismatchError, match="decoder .* is not the one its prior was fitted for"):
+        codec.decompress(data, codec_model)
