@@ -1,0 +1,59 @@
+"""cae_lib.deploy: the exported halves give the same digits as the model they came from."""
+
+import numpy as np
+import pytest
+
+from cae_lib import codec, deploy, models
+
+
+@pytest.fixture(scope="module")
+def codec_model():
+    rng = np.random.default_rng(0)
+    x = (rng.random((64, 28, 28, 1)) > 0.8).astype(np.float32)
+    return models.attach_prior(models.build_autoencoder(5, filters=4, hidden_units=16, seed=2), x)
+
+
+@pytest.fixture(scope="module")
+def latents():
+    return np.random.default_rng(1).normal(size=(3, 5)).astype(np.float32)
+
+
+def test_saved_model_and_tflite_decode_like_keras(codec_model, latents, tmp_path):
+    decoder = models.decoder_of(codec_model)
+    expected = np.asarray(decoder(latents))
+    directory = deploy.export_saved_model(decoder, tmp_path / "decoder")
+    assert deploy.size_on_disk(directory) > deploy.size_on_disk(directory / "saved_model.pb") > 0
+    np.testing.assert_allclose(deploy.load_saved_model(directory)(latents), expected, atol=1e-5)
+    flat = deploy.export_tflite(directory)
+    run = deploy.TFLiteRunner(flat)
+    np.testing.assert_allclose(run(latents), expected, atol=1e-5)
+    np.testing.assert_allclose(run(latents[:1]), expected[:1], atol=1e-5)  # batch size changes
+    small = deploy.export_tflite(directory, optimize=True)
+    assert len(small) < len(flat)
+    np.testing.assert_allclose(deploy.TFLiteRunner(small)(latents), expected, atol=0.1)
+
+
+def test_keras_halves_round_trip_through_files(codec_model, tmp_path):
+    import keras
+
+    path = deploy.save_keras(models.receiver_of(codec_model), tmp_path / "r" / "receiver.keras")
+    receiver = keras.saving.load_model(path, compile=False)
+    digits = (np.random.default_rng(2).random((2, 28, 28)) * 255).astype(np.uint8)
+    data = codec.compress(digits, codec_model, step=0.5)
+    np.testing.assert_array_equal(codec.decompress(data, receiver), codec.decompress(data, codec_model))
+    with pytest.raises(ValueError, match="must end in .keras. Received: path="):
+        deploy.save_keras(receiver, tmp_path / "receiver.h5")
+
+
+def test_errors_and_timing(tmp_path):
+    with pytest.raises(FileNotFoundError, match="not a SavedModel directory"):
+        deploy.load_saved_model(tmp_path)
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        deploy.size_on_disk(tmp_path / "missing")
+    with pytest.raises(ValueError, match="bytes of a .tflite file"):
+        deploy.TFLiteRunner(b"")
+    calls = []
+    seconds = deploy.seconds_per_call(calls.append, 1, repeats=5, warmup=2)
+    assert len(calls) == 7 and seconds >= 0
+    with pytest.raises(ValueError, match="Received: repeats=0"):
+        deploy.seconds_per_call(calls.append, 1, repeats=0)
