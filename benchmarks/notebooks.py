@@ -1,0 +1,123 @@
+"""Wall time, CPU time and peak memory of every notebook, in quick and in full mode.
+
+Each notebook is executed by ``jupyter nbconvert --execute`` in a fresh
+kernel; the kernel process is sampled every 0.2 s for its resident memory
+(RSS, the peak is reported) and its CPU time. Targets (Binder gives a session
+at most 2 GB and about one CPU-hour):
+
+* quick mode, all notebooks together: under 10 minutes;
+* full mode: every notebook's peak RSS under 1.5 GB, and the whole course
+  under 45 CPU-minutes.
+
+Usage::
+
+    CAE_DATA_DIR=/path/to/mnist python benchmarks/notebooks.py                 # quick and full
+    python benchmarks/notebooks.py --modes quick --keep /tmp/executed           # keep executed copies
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = Path(__file__).resolve().parent / "results"
+GB = 1024**3
+
+
+def run_notebook(path: Path, *, quick: bool, out_dir: Path) -> dict:
+    """Execute one notebook; return wall seconds, kernel CPU seconds, kernel peak RSS and status."""
+    env = {**os.environ, "CAE_QUICK": "1" if quick else "0"}
+    out = out_dir / f"{path.stem}_{'quick' if quick else 'full'}.ipynb"
+    cmd = [sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", str(path),
+           "--ExecutePreprocessor.timeout=7200", "--output", str(out)]  # fmt: skip
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=path.parent)
+    parent = psutil.Process(proc.pid)
+    peak, cpu = 0, {}
+    while proc.poll() is None:
+        try:
+            for child in parent.children(recursive=True):
+                try:
+                    if "ipykernel" in " ".join(child.cmdline()):
+                        peak = max(peak, child.memory_info().rss)
+                        t = child.cpu_times()
+                        cpu[child.pid] = t.user + t.system + t.children_user + t.children_system
+                except (psutil.NoSuchProcess, psutil.AccessDenied):
+                    pass
+        except psutil.NoSuchProcess:
+            break
+        time.sleep(0.2)
+    stderr = proc.stderr.read().decode(errors="replace")
+    return {
+        "notebook": path.name,
+        "mode": "quick" if quick else "full",
+        "ok": proc.returncode == 0,
+        "wall_s": time.perf_counter() - start,
+        "kernel_cpu_s": sum(cpu.values()),
+        "peak_rss_gb": peak / GB,
+        "error": "" if proc.returncode == 0 else stderr.strip().splitlines()[-1][:200],
+    }
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--modes", nargs="+", choices=["quick", "full"], default=["quick", "full"])
+    parser.add_argument(
+        "--notebooks", nargs="+", default=None, help="names like 04_compressing (default: all)"
+    )
+    parser.add_argument("--keep", type=Path, default=None, help="keep the executed notebooks in this folder")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+
+    paths = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    if args.notebooks:
+        paths = [p for p in paths if p.stem in args.notebooks]
+    out_dir = args.keep or Path(tempfile.mkdtemp())
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for mode in args.modes:
+        for path in paths:
+            row = run_notebook(path, quick=mode == "quick", out_dir=out_dir)
+            rows.append(row)
+            print(f"{row['notebook']:34} {mode:5} {'ok' if row['ok'] else 'FAILED'} {row['wall_s']:7.1f} s wall "
+                  f"{row['kernel_cpu_s']:7.1f} s CPU  peak {row['peak_rss_gb']:.2f} GB {row['error']}", flush=True)  # fmt: skip
+
+    lines = [
+        f"# Notebook run times ({datetime.date.today()}, {platform.machine()}, {os.cpu_count()} CPU cores)",
+        "",
+        "| notebook | mode | status | wall time (s) | kernel CPU (s) | kernel peak RSS (GB) |",
+        "| --- | --- | --- | ---: | ---: | ---: |",
+    ]
+    for r in rows:
+        lines.append(f"| {r['notebook']} | {r['mode']} | {'ok' if r['ok'] else 'failed'} | {r['wall_s']:.0f} | "
+                     f"{r['kernel_cpu_s']:.0f} | {r['peak_rss_gb']:.2f} |")  # fmt: skip
+    lines += ["", "| target | measured | verdict |", "| --- | --- | :---: |"]
+    for mode in args.modes:
+        mine = [r for r in rows if r["mode"] == mode]
+        wall, cpu, peak = sum(r["wall_s"] for r in mine), sum(r["kernel_cpu_s"] for r in mine), max(r["peak_rss_gb"] for r in mine)  # fmt: skip
+        if mode == "quick":
+            lines.append(f"| quick mode, all notebooks under 10 min | {wall / 60:.1f} min | {'met' if wall < 600 else 'missed'} |")  # fmt: skip
+        else:
+            lines.append(f"| full mode, every notebook under 1.5 GB | peak {peak:.2f} GB | {'met' if peak < 1.5 else 'missed'} |")  # fmt: skip
+            lines.append(f"| full mode, whole course under 45 CPU-minutes | {cpu / 60:.1f} CPU-min ({wall / 60:.1f} min wall) | {'met' if cpu < 45 * 60 else 'missed'} |")  # fmt: skip
+    text = "\n".join(lines) + "\n"
+    print(text)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "notebooks.md").write_text(text)
+    return rows
+
+
+if __name__ == "__main__":
+    main()
