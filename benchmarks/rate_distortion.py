@@ -95,6 +95,23 @@ def other_targets(points, single_header: int):
     ]  # fmt: skip
 
 
+def plot_from_csv(out: Path):
+    """Redraw ``rate_distortion.png`` from ``rate_distortion.csv`` (no measuring)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    with open(out / "rate_distortion.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    fields = [f for f in rd.RDPoint.__dataclass_fields__]
+    points = [
+        rd.RDPoint(**{k: (r[k] if k in ("method", "setting") else float(r[k])) for k in fields}) for r in rows
+    ]
+    count = out.joinpath("rate_distortion.md").read_text().split(" MNIST test digits")[0].rsplit(", ", 1)[-1]
+    ax = rd.plot_rate_distortion(points, title=f"Rate-distortion, {count} MNIST test digits")
+    ax.figure.savefig(out / "rate_distortion.png", dpi=120, bbox_inches="tight")
+    print(f"redrew {out / 'rate_distortion.png'} from {len(points)} points")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -107,7 +124,10 @@ def main(argv=None):
     parser.add_argument("--single-sample", type=int, default=1000, help="digits used for one-file sizes")
     parser.add_argument("--quick", action="store_true", help="train the judge classifier on a small subset")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--plot-only", action="store_true", help="redraw the plot from the saved CSV")
     args = parser.parse_args(argv)
+    if args.plot_only:
+        return plot_from_csv(args.out)
 
     start = time.perf_counter()
     (x_train, y_train), (x_test, y_test) = data.load_mnist(args.data_dir)

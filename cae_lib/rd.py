@@ -159,6 +159,9 @@ def bytes_at(front, level: float):
     return float(np.exp(np.interp(level, psnrs, sizes)))
 
 
+CLASSIC_STYLES = {"JPEG": "s--", "WEBP": "D--", "WebP": "D--"}
+
+
 def plot_rate_distortion(points, *, ax=None, size: str = "bytes_per_image", title=None):
     """PSNR against bytes per digit (log scale), one line per method; PNG as a vertical line."""
     import matplotlib.pyplot as plt
@@ -172,8 +175,13 @@ def plot_rate_distortion(points, *, ax=None, size: str = "bytes_per_image", titl
             ax.axvline(getattr(mine[0], size), color="gray", lw=1, ls="-.", label="PNG (lossless)")
             continue
         pairs = sorted((getattr(p, size), p.mean_psnr_db) for p in mine if np.isfinite(p.mean_psnr_db))
-        style = "o-" if method.startswith("cae") else ("s--" if method in ("JPEG", "WEBP", "WebP") else "^:")
-        ax.plot(*zip(*pairs), style, label=method, markersize=4)
+        if method.startswith("cae"):
+            ax.plot(*zip(*pairs), "o-", label=method, markersize=4)
+        elif method in CLASSIC_STYLES:  # classic formats in black and grey, apart from the codec's colours
+            ax.plot(*zip(*pairs), CLASSIC_STYLES[method], color="k" if method == "JPEG" else "0.45",
+                    label=method, markersize=5)  # fmt: skip
+        else:
+            ax.plot(*zip(*pairs), "^:", label=method, markersize=4, alpha=0.8)
     ax.set_xscale("log")
     ax.set_xlabel("bytes per digit (real files, log scale)")
     ax.set_ylabel("mean PSNR (dB)")
