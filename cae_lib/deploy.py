@@ -107,15 +107,21 @@ class TFLiteRunner:
 
     Args:
         content: The flat buffer, e.g. from :func:`export_tflite`.
+        batch_size: Largest batch given to the interpreter at once; bigger
+            inputs are run in chunks (a decoder's activations for 10,000
+            digits would take gigabytes).
 
     Example:
         >>> run = TFLiteRunner(export_tflite(path))  # doctest: +SKIP
         >>> images = run(latents)                     # doctest: +SKIP
     """
 
-    def __init__(self, content: bytes):
+    def __init__(self, content: bytes, *, batch_size: int = 256):
         if not isinstance(content, (bytes, bytearray)) or len(content) < 8:
             raise ValueError("content must be the bytes of a .tflite file")
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive int. Received: batch_size={batch_size!r}")
+        self.batch_size = batch_size
         try:
             from ai_edge_litert.interpreter import Interpreter
 
@@ -140,6 +146,9 @@ class TFLiteRunner:
 
     def _run(self, inputs) -> np.ndarray:
         inputs = np.asarray(inputs, dtype=np.float32)
+        if len(inputs) > self.batch_size:
+            return np.concatenate([self._run(inputs[i : i + self.batch_size])
+                                   for i in range(0, len(inputs), self.batch_size)])  # fmt: skip
         if self._batch != len(inputs):
             self.interpreter.resize_tensor_input(self._input["index"], list(inputs.shape))
             self.interpreter.allocate_tensors()

@@ -28,6 +28,8 @@ def test_saved_model_and_tflite_decode_like_keras(codec_model, latents, tmp_path
     run = deploy.TFLiteRunner(flat)
     np.testing.assert_allclose(run(latents), expected, atol=1e-5)
     np.testing.assert_allclose(run(latents[:1]), expected[:1], atol=1e-5)  # batch size changes
+    chunked = deploy.TFLiteRunner(flat, batch_size=2)  # 3 latents: chunks of 2 and 1
+    np.testing.assert_allclose(chunked(latents), expected, atol=1e-5)
     small = deploy.export_tflite(directory, optimize=True)
     assert len(small) < len(flat)
     np.testing.assert_allclose(deploy.TFLiteRunner(small)(latents), expected, atol=0.1)
@@ -52,6 +54,8 @@ def test_errors_and_timing(tmp_path):
         deploy.size_on_disk(tmp_path / "missing")
     with pytest.raises(ValueError, match="bytes of a .tflite file"):
         deploy.TFLiteRunner(b"")
+    with pytest.raises(ValueError, match="Received: batch_size=0"):
+        deploy.TFLiteRunner(b"12345678", batch_size=0)
     calls = []
     seconds = deploy.seconds_per_call(calls.append, 1, repeats=5, warmup=2)
     assert len(calls) == 7 and seconds >= 0
