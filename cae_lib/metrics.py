@@ -55,6 +55,21 @@ def _check_range(data_range) -> float:
     return float(data_range)
 
 
+CHUNK = 1000
+"""Images per TensorFlow call: 10,000 digits at once would hold hundreds of MB of intermediates."""
+
+
+def _in_chunks(function, a: np.ndarray, b: np.ndarray, max_val: float) -> np.ndarray:
+    if len(a) <= CHUNK:
+        return function(a, b, max_val=max_val).numpy()
+    return np.concatenate(
+        [
+            function(a[i : i + CHUNK], b[i : i + CHUNK], max_val=max_val).numpy()
+            for i in range(0, len(a), CHUNK)
+        ]
+    )
+
+
 def psnr(image_true, image_test, *, data_range: float) -> np.ndarray:
     """Peak signal-to-noise ratio of each image, in decibels.
 
@@ -77,7 +92,7 @@ def psnr(image_true, image_test, *, data_range: float) -> np.ndarray:
         images give ``inf``.
     """
     a, b = _pair(image_true, image_test)
-    return tf.image.psnr(a, b, max_val=_check_range(data_range)).numpy()
+    return _in_chunks(tf.image.psnr, a, b, _check_range(data_range))
 
 
 def ssim(image_true, image_test, *, data_range: float) -> np.ndarray:
@@ -98,7 +113,7 @@ def ssim(image_true, image_test, *, data_range: float) -> np.ndarray:
     a, b = _pair(image_true, image_test)
     if min(a.shape[1:3]) < 11:
         raise ValueError(f"SSIM needs images of at least 11x11. Received: shape={a.shape[1:3]}")
-    return tf.image.ssim(a, b, max_val=_check_range(data_range)).numpy()
+    return _in_chunks(tf.image.ssim, a, b, _check_range(data_range))
 
 
 def mean_psnr(image_true, image_test, *, data_range: float) -> float:

@@ -91,3 +91,17 @@ def test_one_image_with_a_channel_axis_is_one_image():
     assert metrics.ssim(a, b, data_range=1.0).shape == (1,)
     batch = np.zeros((3, 28, 28), np.float32)  # last axis not 1 or 3: a batch without channel axis
     assert metrics.psnr(batch, batch + 0.1, data_range=1.0).shape == (3,)
+
+
+def test_large_batches_are_computed_in_chunks_with_the_same_values():
+    rng = np.random.default_rng(3)
+    n = metrics.CHUNK + 7  # two chunks, the second short
+    a = rng.random((n, 28, 28)).astype(np.float32)
+    b = np.clip(a + rng.normal(0, 0.05, a.shape), 0, 1).astype(np.float32)
+    by_hand = 10 * np.log10(1.0 / ((a - b) ** 2).mean(axis=(1, 2)))
+    np.testing.assert_allclose(metrics.psnr(a, b, data_range=1.0), by_hand, rtol=1e-4)
+    whole = metrics.ssim(a[:10], b[:10], data_range=1.0)
+    np.testing.assert_allclose(metrics.ssim(a, b, data_range=1.0)[:10], whole, rtol=1e-6)
+    np.testing.assert_allclose(
+        metrics.ssim(a, b, data_range=1.0)[-7:], metrics.ssim(a[-7:], b[-7:], data_range=1.0), rtol=1e-6
+    )
