@@ -5,6 +5,7 @@ import zlib
 
 import numpy as np
 import pytest
+from fake_digits import fake_digits
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -13,15 +14,7 @@ from cae_lib import codec, layers, models
 RNG = np.random.default_rng(0)
 
 
-def _digits(n, seed=0):
-    """Blobby fake digits: bright strokes on black, uint8."""
-    rng = np.random.default_rng(seed)
-    x = np.zeros((n, 28, 28), np.uint8)
-    for i in range(n):
-        r, c = rng.integers(4, 18, 2)
-        x[i, r : r + 10, c : c + 3] = 255
-        x[i, r, c : c + 8] = 200
-    return x
+_digits = fake_digits
 
 
 @pytest.fixture(scope="module")

@@ -5,19 +5,14 @@ import math
 import matplotlib
 import numpy as np
 import pytest
+from fake_digits import fake_digits
 
 from cae_lib import codec, metrics, models, rd
 
 matplotlib.use("Agg")
 
 
-def _digits(n, seed=0):
-    rng = np.random.default_rng(seed)
-    x = np.zeros((n, 28, 28), np.uint8)
-    for i in range(n):
-        r, c = rng.integers(4, 18, 2)
-        x[i, r : r + 10, c : c + 3] = 255
-    return x
+_digits = fake_digits
 
 
 @pytest.fixture(scope="module")
