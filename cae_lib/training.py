@@ -19,6 +19,64 @@ def set_seed(seed: int) -> None:
     keras.utils.set_random_seed(int(seed))
 
 
+class ArrayBatches(keras.utils.PyDataset):
+    """Training batches cut from in-memory arrays, one batch at a time.
+
+    Keras turns NumPy arrays given to ``fit`` into TensorFlow tensors first:
+    for an autoencoder's ``fit(x, x)`` that is two full copies of the
+    training set (2 x 188 MB for the 60,000 MNIST digits as float32), and
+    they stay referenced after the fit. This dataset only ever copies one
+    batch, which keeps a notebook inside Binder's memory.
+
+    Args:
+        x: Inputs, an array of any shape ``(n, ...)``.
+        y: Targets ``(n, ...)``; None makes the inputs their own targets
+            (an autoencoder).
+        batch_size: Items per batch (the last batch may be smaller).
+        shuffle: Draw a new random order every epoch.
+        seed: Seed of that order, so a run can be repeated.
+        **kwargs: Passed to ``keras.utils.PyDataset`` (``workers``, ...).
+
+    Example:
+        >>> batches = ArrayBatches(np.zeros((300, 28, 28, 1), np.float32), batch_size=128)
+        >>> len(batches), batches[2][0].shape
+        (3, (44, 28, 28, 1))
+    """
+
+    def __init__(self, x, y=None, *, batch_size: int = 128, shuffle: bool = True, seed: int = 0, **kwargs):
+        super().__init__(**kwargs)
+        x = np.asarray(x)
+        if y is not None:
+            y = np.asarray(y)
+            if len(y) != len(x):
+                raise ValueError(f"x and y must have the same length. Received: len(x)={len(x)}, len(y)={len(y)}")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise ValueError(f"`batch_size` must be a positive integer. Received: batch_size={batch_size!r}")
+        if len(x) == 0:
+            raise ValueError("x must hold at least one item. Received: len(x)=0")
+        self.x, self.y, self.batch_size, self.shuffle = x, y, int(batch_size), bool(shuffle)
+        self._rng = np.random.default_rng(seed)
+        self._order = self._rng.permutation(len(x)) if self.shuffle else None
+
+    def __len__(self) -> int:
+        return -(-len(self.x) // self.batch_size)
+
+    def __getitem__(self, index):
+        if not 0 <= index < len(self):
+            raise IndexError(f"batch index {index} out of range for {len(self)} batches")
+        start = index * self.batch_size
+        if self.shuffle:  # sorted within the batch: faster to gather, same batch
+            picks = np.sort(self._order[start : start + self.batch_size])
+        else:
+            picks = slice(start, start + self.batch_size)
+        inputs = self.x[picks]
+        return inputs, (inputs if self.y is None else self.y[picks])
+
+    def on_epoch_end(self) -> None:
+        if self.shuffle:
+            self._order = self._rng.permutation(len(self.x))
+
+
 def train_autoencoder(
     model: keras.Model,
     x_train: np.ndarray,
@@ -38,7 +96,9 @@ def train_autoencoder(
     """Compile and fit an autoencoder to reproduce its input: the course's training recipe.
 
     The model is compiled with Adam and ``loss``, and fitted on
-    ``(x_train, x_train)`` with a Keras progress bar. The learning rate
+    ``(x_train, x_train)`` with a Keras progress bar, in batches cut one
+    at a time (:class:`ArrayBatches`, which avoids Keras' copies of the
+    whole training set). The learning rate
     follows a cosine decay from ``learning_rate`` to 2% of it over the run
     (``schedule="cosine"``) or stays constant. The run is seeded, so the
     same arguments give the same weights on the same machine. With the
@@ -111,14 +171,11 @@ def train_autoencoder(
         noisy = keras.layers.GaussianNoise(input_noise, seed=seed, name="input_noise")(inputs)
         fit_model = keras.Model(inputs, model(noisy), name=f"denoising_{model.name}")
     fit_model.compile(optimizer=keras.optimizers.Adam(rate), loss=loss)
-    validation = None if x_val is None else (x_val, x_val)
+    validation = None if x_val is None else ArrayBatches(x_val, batch_size=1000, shuffle=False)
     start = time.perf_counter()
     history = fit_model.fit(
-        x_train,
-        x_train,
+        ArrayBatches(x_train, batch_size=batch_size, seed=seed),
         epochs=budget.epochs,
-        batch_size=batch_size,
-        shuffle=True,
         validation_data=validation,
         verbose=verbose,
         callbacks=callbacks,
@@ -143,8 +200,8 @@ def train_digit_classifier(model: keras.Model, x_train, y_train, *, epochs: int 
     n = len(x_train) if budget.train_size is None else budget.train_size
     set_seed(seed)
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    return model.fit(np.asarray(x_train)[:n], np.asarray(y_train)[:n], epochs=budget.epochs,
-                     batch_size=128, verbose=verbose)  # fmt: skip
+    batches = ArrayBatches(np.asarray(x_train)[:n], np.asarray(y_train)[:n], batch_size=128, seed=seed)
+    return model.fit(batches, epochs=budget.epochs, verbose=verbose)
 
 
 def accuracy(classifier: keras.Model, images, labels, *, batch_size: int = 1000) -> float:

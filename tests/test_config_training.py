@@ -122,3 +122,48 @@ def test_classifier_accuracy_and_agreement_on_a_separable_toy_problem():
     assert training.agreement(clf, x, flipped) < 0.6
     with pytest.raises(ValueError, match="same length"):
         training.agreement(clf, x[:3], x[:4])
+
+
+def test_array_batches_cover_every_item_once_per_epoch_in_a_new_order():
+    x = np.arange(10, dtype=np.float32).reshape(10, 1)
+    batches = training.ArrayBatches(x, batch_size=4, seed=1)
+    assert len(batches) == 3
+    first = [batches[i] for i in range(3)]
+    assert [len(inputs) for inputs, _ in first] == [4, 4, 2]
+    for inputs, targets in first:  # an autoencoder's batch is its own target
+        np.testing.assert_array_equal(inputs, targets)
+    epoch1 = np.concatenate([inputs for inputs, _ in first]).ravel()
+    assert sorted(epoch1) == list(range(10))
+    batches.on_epoch_end()
+    epoch2 = np.concatenate([batches[i][0] for i in range(3)]).ravel()
+    assert sorted(epoch2) == list(range(10)) and not np.array_equal(epoch1, epoch2)
+    again = training.ArrayBatches(x, batch_size=4, seed=1)  # same seed, same order
+    np.testing.assert_array_equal(np.concatenate([again[i][0] for i in range(3)]).ravel(), epoch1)
+    with pytest.raises(IndexError):
+        batches[3]
+
+
+def test_array_batches_pair_labels_and_keep_order_without_shuffle():
+    x = np.arange(5, dtype=np.float32)
+    y = 10 * np.arange(5)
+    batches = training.ArrayBatches(x, y, batch_size=2, shuffle=True, seed=0)
+    for i in range(len(batches)):
+        inputs, labels = batches[i]
+        np.testing.assert_array_equal(labels, 10 * inputs)
+    ordered = training.ArrayBatches(x, batch_size=2, shuffle=False)
+    np.testing.assert_array_equal(ordered[0][0], [0, 1])
+    np.testing.assert_array_equal(ordered[2][0], [4])
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (dict(x=np.zeros(3), y=np.zeros(4)), "same length"),
+        (dict(x=np.zeros(3), batch_size=0), "batch_size=0"),
+        (dict(x=np.zeros(3), batch_size=2.5), "batch_size=2.5"),
+        (dict(x=np.zeros(0)), "len\\(x\\)=0"),
+    ],
+)
+def test_array_batches_reject_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        training.ArrayBatches(**kwargs)
