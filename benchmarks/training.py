@@ -16,9 +16,13 @@ scoring time is excluded. Reported: seconds per epoch, and training time to
 reach 22 and 24 dB. Target: the default reaches 24 dB in at most one sixth
 of the naive model's time.
 
+The naive model stops at 24 dB or after the epoch that passes
+``--naive-budget`` seconds of training (30 minutes by default), so a run is
+bounded; when it stops unreached, its time to 24 dB is at least that budget.
+
 Usage::
 
-    CAE_DATA_DIR=/path/to/mnist python benchmarks/training.py              # about 30 minutes
+    CAE_DATA_DIR=/path/to/mnist python benchmarks/training.py              # up to about 45 minutes
     python benchmarks/training.py --max-epochs 2 --limit 5000               # smoke run
 """
 
@@ -62,9 +66,9 @@ def build_naive_seed(latent_dim: int = 28) -> keras.Model:
 class ScoreEachEpoch(keras.callbacks.Callback):
     """Record training seconds (scoring excluded) and test PSNR after every epoch; stop at the last level."""
 
-    def __init__(self, x_test, stop_at: float):
+    def __init__(self, x_test, stop_at: float, max_seconds: float | None = None):
         super().__init__()
-        self.x_test, self.stop_at = x_test, stop_at
+        self.x_test, self.stop_at, self.max_seconds = x_test, stop_at, max_seconds
         self.rows, self._train_seconds = [], 0.0
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -76,7 +80,8 @@ class ScoreEachEpoch(keras.callbacks.Callback):
         psnr = metrics.mean_psnr(self.x_test, recon, data_range=1.0)
         self.rows.append((epoch + 1, self._train_seconds, psnr))
         print(f"    epoch {epoch + 1}: {self._train_seconds:7.1f} s of training, {psnr:.2f} dB", flush=True)
-        if psnr >= self.stop_at:
+        out_of_time = self.max_seconds is not None and self._train_seconds >= self.max_seconds
+        if psnr >= self.stop_at or out_of_time:
             self.model.stop_training = True
 
 
@@ -91,6 +96,8 @@ def main(argv=None):
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--max-epochs", type=int, default=20)
     parser.add_argument("--limit", type=int, default=None, help="train on the first N digits only")
+    parser.add_argument("--naive-budget", type=float, default=1800.0,
+                        help="stop the naive model after the epoch that passes this many training seconds")  # fmt: skip
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
 
@@ -99,7 +106,8 @@ def main(argv=None):
     results = {}
     for name in ("course default", "naive seed"):
         print(f"{name}:", flush=True)
-        score = ScoreEachEpoch(x_test, stop_at=max(LEVELS))
+        budget = None if name == "course default" else args.naive_budget
+        score = ScoreEachEpoch(x_test, stop_at=max(LEVELS), max_seconds=budget)
         if name == "course default":
             model = models.build_autoencoder(28)
             training.train_autoencoder(model, x_train, epochs=args.max_epochs, quick=False, verbose=0,
@@ -133,11 +141,17 @@ def main(argv=None):
         verdict = f"{slow / fast:.1f}x faster to 24 dB: {'met' if slow / fast >= 6 else 'missed'}"
     elif fast is not None:
         naive_seconds = results["naive seed"][1][-1][1]
-        verdict = (f"the naive model did not reach 24 dB in {naive_seconds:.0f} s "
-                   f"({naive_seconds / fast:.1f}x the default's time to 24 dB): met")  # fmt: skip
+        ratio = naive_seconds / fast
+        verdict = (f"the naive model did not reach 24 dB in {naive_seconds:.0f} s of training, "
+                   f"{ratio:.1f}x the default's time to 24 dB: "
+                   + ("met" if ratio >= 6 else "not settled (raise --naive-budget)"))  # fmt: skip
     else:
         verdict = "the default model did not reach 24 dB: missed"
     lines += ["", f"Target (time to 24 dB at most one sixth of the naive model's): {verdict}.", ""]
+    lines += ["Every epoch (training seconds so far, mean test PSNR):", ""]
+    for name, (_, rows) in results.items():
+        lines.append(f"- {name}: " + ", ".join(f"{e}: {s:.0f} s {p:.2f} dB" for e, s, p in rows))
+    lines.append("")
     text = "\n".join(lines)
     print(text)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -49,7 +49,9 @@ class ArrayBatches(keras.utils.PyDataset):
         if y is not None:
             y = np.asarray(y)
             if len(y) != len(x):
-                raise ValueError(f"x and y must have the same length. Received: len(x)={len(x)}, len(y)={len(y)}")
+                raise ValueError(
+                    f"x and y must have the same length. Received: len(x)={len(x)}, len(y)={len(y)}"
+                )
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"`batch_size` must be a positive integer. Received: batch_size={batch_size!r}")
         if len(x) == 0:
