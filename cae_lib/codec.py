@@ -406,9 +406,9 @@ def _as_images(images) -> np.ndarray:
 
 def _run(network, inputs: np.ndarray, batch_size: int) -> np.ndarray:
     """Apply a Keras model: a direct call for one small batch (no ``predict`` start-up cost), else batched."""
-    if len(inputs) <= batch_size:
-        return np.asarray(network(inputs, training=False))
-    return network.predict(inputs, batch_size=batch_size, verbose=0)
+    from .training import predict_in_batches
+
+    return predict_in_batches(network, inputs, batch_size=batch_size)
 
 
 def encode_latents(images, model, *, batch_size: int = 1000) -> np.ndarray:

@@ -305,10 +305,11 @@ def attach_prior(autoencoder: keras.Model, x_train, *, decorrelate: bool = True,
         ``prior`` and ``decoder``.
     """
     from .codec import weights_digest
+    from .training import predict_in_batches
 
     encoder, decoder = encoder_of(autoencoder), decoder_of(autoencoder)
     prior = LatentPrior(decorrelate=decorrelate, name="prior")
-    prior.fit(encoder.predict(x_train, batch_size=batch_size, verbose=0))
+    prior.fit(predict_in_batches(encoder, x_train, batch_size=batch_size))
     prior.set_fingerprint(weights_digest(encoder), weights_digest(decoder))
     inputs = keras.Input(shape=IMAGE_SHAPE, name="image")
     outputs = decoder(prior(encoder(inputs)))

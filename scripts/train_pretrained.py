@@ -8,6 +8,13 @@ Usage (from the repository root, about 4 minutes per model on 2 CPU cores):
 Every model is seeded; the settings, the training time, the sha256 of each
 file and its mean PSNR/SSIM on the 10,000 test digits go into
 ``cae_lib/pretrained/manifest.json``.
+
+The shipped weights (manifest dated 2026-11-26) were trained while
+``training.train_autoencoder`` still handed Keras the NumPy arrays, which
+Keras shuffles its own way. It now feeds ``training.ArrayBatches`` (one
+batch copied at a time, for memory), whose order differs, so a retrain
+gives different weights (and model ids) of the same quality, not the
+shipped files bit for bit.
 """
 
 from __future__ import annotations

@@ -167,3 +167,21 @@ def test_array_batches_pair_labels_and_keep_order_without_shuffle():
 def test_array_batches_reject_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         training.ArrayBatches(**kwargs)
+
+
+def test_predict_in_batches_matches_keras_predict_in_order():
+    model = _tiny_model()
+    x = _tiny_data(70)
+    expected = model.predict(x, batch_size=16, verbose=0)
+    for batch_size in (16, 70, 100):  # several batches with a short last one; one direct call
+        got = training.predict_in_batches(model, x, batch_size=batch_size)
+        assert got.shape == (70, 28, 28, 1)
+        np.testing.assert_allclose(got, expected, atol=1e-5)
+
+
+def test_array_batches_inputs_only():
+    x = np.arange(6, dtype=np.float32)
+    batches = training.ArrayBatches(x, batch_size=4, shuffle=False, inputs_only=True)
+    np.testing.assert_array_equal(batches[1], [4, 5])
+    with pytest.raises(ValueError, match="inputs_only=True takes no targets"):
+        training.ArrayBatches(x, x, inputs_only=True)
