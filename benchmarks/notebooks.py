@@ -108,7 +108,11 @@ def main(argv=None):
 
     paths = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     if args.notebooks:
-        paths = [p for p in paths if p.stem in args.notebooks]
+        wanted = {name.removesuffix(".ipynb") for name in args.notebooks}
+        unknown = wanted - {p.stem for p in paths}
+        if unknown:
+            parser.error(f"no notebook named {', '.join(sorted(unknown))} in {ROOT / 'notebooks'}")
+        paths = [p for p in paths if p.stem in wanted]
     out_dir = args.keep or Path(tempfile.mkdtemp())
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = []

@@ -179,9 +179,6 @@ def test_predict_in_batches_matches_keras_predict_in_order():
         np.testing.assert_allclose(got, expected, atol=1e-5)
 
 
-def test_array_batches_inputs_only():
-    x = np.arange(6, dtype=np.float32)
-    batches = training.ArrayBatches(x, batch_size=4, shuffle=False, inputs_only=True)
-    np.testing.assert_array_equal(batches[1], [4, 5])
-    with pytest.raises(ValueError, match="inputs_only=True takes no targets"):
-        training.ArrayBatches(x, x, inputs_only=True)
+def test_predict_in_batches_rejects_a_bad_batch_size():
+    with pytest.raises(ValueError, match="batch_size=0"):
+        training.predict_in_batches(_tiny_model(), _tiny_data(4), batch_size=0)
