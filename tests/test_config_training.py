@@ -69,12 +69,40 @@ def test_quick_mode_shrinks_training(monkeypatch, capsys):
     assert "quick mode" in capsys.readouterr().out
 
 
-def test_training_rejects_uint8_and_bad_shapes():
+def test_training_rejects_bad_types_and_shapes():
     model = _tiny_model()
-    with pytest.raises(ValueError, match="dtype=uint8"):
+    with pytest.raises(
+        ValueError, match=r"uint8 x_train must have shape \(n, 28, 28\). Received: x_train.shape"
+    ):
         training.train_autoencoder(model, np.zeros((4, 28, 28, 1), np.uint8), quick=False)
     with pytest.raises(ValueError, match=r"x_train.shape=\(4, 28, 28\)"):
         training.train_autoencoder(model, np.zeros((4, 28, 28), np.float32), quick=False)
+    with pytest.raises(ValueError, match="dtype=int64"):
+        training.train_autoencoder(model, np.zeros((4, 28, 28, 1), np.int64), quick=False)
+    with pytest.raises(ValueError, match=r"x_val.shape=\(4, 28\)"):
+        training.train_autoencoder(
+            model, np.zeros((4, 28, 28, 1), np.float32), x_val=np.zeros((4, 28)), quick=False
+        )
+
+
+def test_uint8_digits_train_exactly_like_their_float_copy():
+    x = _tiny_data(96)  # values 0 and 1 only: uint8 0/255 scales back to the same floats
+    pixels = (x[..., 0] * 255).astype(np.uint8)
+    kwargs = dict(epochs=2, quick=False, verbose=0, seed=5, batch_size=32)
+    from_float = training.train_autoencoder(_tiny_model(), x, x_val=x[:32], **kwargs)
+    from_uint8 = training.train_autoencoder(_tiny_model(), pixels, x_val=pixels[:32], **kwargs)
+    np.testing.assert_allclose(from_uint8.history["loss"], from_float.history["loss"], rtol=1e-6)
+    np.testing.assert_allclose(from_uint8.history["val_loss"], from_float.history["val_loss"], rtol=1e-6)
+
+
+def test_array_batches_apply_the_transform_to_inputs_and_autoencoder_targets():
+    x = np.arange(6, dtype=np.uint8)
+    batches = training.ArrayBatches(x, batch_size=4, shuffle=False, transform=lambda b: b * 2.0)
+    inputs, targets = batches[0]
+    np.testing.assert_array_equal(inputs, [0.0, 2.0, 4.0, 6.0])
+    np.testing.assert_array_equal(targets, inputs)
+    with pytest.raises(ValueError, match="transform=3"):
+        training.ArrayBatches(x, transform=3)
 
 
 def test_reconstruct_shape():
@@ -122,6 +150,15 @@ def test_classifier_accuracy_and_agreement_on_a_separable_toy_problem():
     assert training.agreement(clf, x, flipped) < 0.6
     with pytest.raises(ValueError, match="same length"):
         training.agreement(clf, x[:3], x[:4])
+    # uint8 digits as loaded train the same classifier as their float copy
+    pixels = (x[..., 0] * 255).astype(np.uint8)
+    h_float = training.train_digit_classifier(
+        models.build_digit_classifier(), x, y, epochs=1, quick=False, verbose=0
+    )
+    h_uint8 = training.train_digit_classifier(
+        models.build_digit_classifier(), pixels, y, epochs=1, quick=False, verbose=0
+    )
+    np.testing.assert_allclose(h_uint8.history["loss"], h_float.history["loss"], rtol=1e-6)
 
 
 def test_array_batches_cover_every_item_once_per_epoch_in_a_new_order():
