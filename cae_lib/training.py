@@ -156,7 +156,7 @@ def train_autoencoder(
     """
     x_train, transform = _training_images(x_train, model, "x_train")
     if x_val is not None:
-        x_val, _ = _training_images(x_val, model, "x_val")
+        x_val, val_transform = _training_images(x_val, model, "x_val")
     if schedule not in ("cosine", "constant"):
         raise ValueError(f"`schedule` must be 'cosine' or 'constant'. Received: schedule={schedule!r}")
     if not input_noise >= 0:
@@ -178,7 +178,9 @@ def train_autoencoder(
         fit_model = keras.Model(inputs, model(noisy), name=f"denoising_{model.name}")
     fit_model.compile(optimizer=keras.optimizers.Adam(rate), loss=loss)
     validation = (
-        None if x_val is None else ArrayBatches(x_val, batch_size=1000, shuffle=False, transform=transform)
+        None
+        if x_val is None
+        else ArrayBatches(x_val, batch_size=1000, shuffle=False, transform=val_transform)
     )
     start = time.perf_counter()
     history = fit_model.fit(

@@ -93,6 +93,10 @@ def test_uint8_digits_train_exactly_like_their_float_copy():
     from_uint8 = training.train_autoencoder(_tiny_model(), pixels, x_val=pixels[:32], **kwargs)
     np.testing.assert_allclose(from_uint8.history["loss"], from_float.history["loss"], rtol=1e-6)
     np.testing.assert_allclose(from_uint8.history["val_loss"], from_float.history["val_loss"], rtol=1e-6)
+    mixed = training.train_autoencoder(
+        _tiny_model(), pixels, x_val=x[:32], **kwargs
+    )  # each form scaled on its own
+    np.testing.assert_allclose(mixed.history["val_loss"], from_float.history["val_loss"], rtol=1e-6)
 
 
 def test_array_batches_apply_the_transform_to_inputs_and_autoencoder_targets():
