@@ -405,7 +405,7 @@ def _as_images(images) -> np.ndarray:
 
 
 def _run(network, inputs: np.ndarray, batch_size: int) -> np.ndarray:
-    """Apply a Keras model: a direct call for one small batch (no ``predict`` start-up cost), else batched."""
+    """Apply a Keras model batch by batch (see :func:`cae_lib.training.predict_in_batches`)."""
     from .training import predict_in_batches
 
     return predict_in_batches(network, inputs, batch_size=batch_size)

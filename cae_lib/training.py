@@ -11,12 +11,17 @@ import_tensorflow_quietly()
 import keras
 import numpy as np
 
-from . import config
+from . import config, data
 
 
 def set_seed(seed: int) -> None:
     """Seed Python, NumPy and TensorFlow so a run can be repeated (``keras.utils.set_random_seed``)."""
     keras.utils.set_random_seed(int(seed))
+
+
+def _check_batch_size(batch_size) -> None:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"`batch_size` must be a positive integer. Received: batch_size={batch_size!r}")
 
 
 class ArrayBatches(keras.utils.PyDataset):
@@ -56,8 +61,7 @@ class ArrayBatches(keras.utils.PyDataset):
                 raise ValueError(
                     f"x and y must have the same length. Received: len(x)={len(x)}, len(y)={len(y)}"
                 )
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise ValueError(f"`batch_size` must be a positive integer. Received: batch_size={batch_size!r}")
+        _check_batch_size(batch_size)
         if len(x) == 0:
             raise ValueError("x must hold at least one item. Received: len(x)=0")
         if transform is not None and not callable(transform):
@@ -202,7 +206,7 @@ def _training_images(images, model: keras.Model, name: str):
         if shape[-1:] != (1,) or images.shape[1:] != shape[:-1]:
             raise ValueError(f"uint8 {name} must have shape (n, {', '.join(map(str, shape[:-1]))}). "
                              f"Received: {name}.shape={images.shape}")  # fmt: skip
-        return images, _to_float_batch
+        return images, data.to_float
     if not np.issubdtype(images.dtype, np.floating):
         raise ValueError(
             f"{name} must be uint8 pixels or float images in [0, 1]. Received: dtype={images.dtype}"
@@ -212,12 +216,6 @@ def _training_images(images, model: keras.Model, name: str):
             f"{name} must have shape (n, {', '.join(map(str, shape))}). Received: {name}.shape={images.shape}"
         )
     return images, None
-
-
-def _to_float_batch(images):
-    from .data import to_float
-
-    return to_float(images)
 
 
 def predict_in_batches(model: keras.Model, inputs, *, batch_size: int = 1000) -> np.ndarray:
@@ -242,8 +240,7 @@ def predict_in_batches(model: keras.Model, inputs, *, batch_size: int = 1000) ->
         The outputs as a NumPy array, in input order.
     """
     inputs = np.asarray(inputs)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"`batch_size` must be a positive integer. Received: batch_size={batch_size!r}")
+    _check_batch_size(batch_size)
     if len(inputs) <= batch_size:
         return np.asarray(model(inputs, training=False))
     parts = [
