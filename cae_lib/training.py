@@ -118,7 +118,7 @@ def train_autoencoder(
     (``schedule="cosine"``) or stays constant. The run is seeded, so the
     same arguments give the same weights on the same machine. With the
     defaults, ``build_autoencoder()`` reaches about 24 dB mean PSNR on the
-    test set in about 20 epochs of 10 s each on 2 CPU cores.
+    test set in 20 epochs of 10 to 17 s each on 2 CPU cores (machines vary).
 
     With ``input_noise > 0`` the model is trained as a *denoising*
     autoencoder: Gaussian noise of that standard deviation is added to each
