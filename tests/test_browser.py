@@ -84,18 +84,17 @@ def jupyter_lab(tmp_path_factory):
         log.close()
 
 
-# The execution counts shown in the code-cell prompts ("[3]:" -> 3; "[ ]:" and "[*]:" -> 0).
-_COUNTS = """() => [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')].map(
-    p => { const m = /\\[(\\d+)\\]/.exec(p.textContent); return m ? Number(m[1]) : 0; })"""
+# The execution counts shown in the code-cell prompts ("[3]:" -> 3; "[ ]:" -> 0; "[*]:", queued or running, -> -1).
+_COUNTS = """() => [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')].map(p => {
+    const m = /\\[(\\d+|\\*)\\]/.exec(p.textContent); return !m ? 0 : m[1] === '*' ? -1 : Number(m[1]); })"""
 
 # "Run All" has stopped: the kernel is idle, no cell is queued or running, and some cell ran after `since`
 # (every cell when all went well; JupyterLab stops at the first cell that raises).
-_RUN_STOPPED = """(since) => {
-    const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')];
+_RUN_STOPPED = f"""(since) => {{
+    const counts = ({_COUNTS})();
     return document.querySelector(".jp-Notebook-ExecutionIndicator[data-status='idle']") !== null
-        && prompts.every(p => !p.textContent.includes('*'))
-        && prompts.some(p => { const m = /\\[(\\d+)\\]/.exec(p.textContent); return m && Number(m[1]) > since; });
-}"""
+        && !counts.includes(-1) && counts.some(c => c > since);
+}}"""
 
 # What each code cell shows: its prompt and the start of its output (tracebacks, widget errors).
 _CELL_REPORT = """() => [...document.querySelectorAll('.jp-CodeCell')].map((cell, i) => {
