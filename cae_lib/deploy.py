@@ -16,6 +16,7 @@ still reads the latents with the prior (:func:`cae_lib.codec.decompress_latents`
 
 from __future__ import annotations
 
+import io
 import os
 import time
 import warnings
@@ -41,14 +42,108 @@ def size_on_disk(path: str | os.PathLike) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
-def save_keras(model: keras.Model, path: str | os.PathLike) -> Path:
-    """Save ``model`` as a ``.keras`` file; returns the path."""
+def save_keras(model: keras.Model, path: str | os.PathLike, *, half_precision: bool = False) -> Path:
+    """Save ``model`` as a ``.keras`` file; returns the path.
+
+    Args:
+        model: Any Keras model.
+        path: Where to write; must end in ``.keras``.
+        half_precision: Store every float32 weight array that float16 holds
+            exactly (each value survives the round trip) as float16, which
+            halves those arrays on disk. Lossless: ``keras.saving.load_model``
+            reads them back into the model's float32 variables with the same
+            values. To benefit, round the weights first
+            (:func:`round_to_half_precision`); arrays that are not exact in
+            float16 (e.g. a prior fitted afterwards) stay float32.
+
+    Returns:
+        The path written.
+
+    Example:
+        >>> round_to_half_precision(encoder)                              # doctest: +SKIP
+        >>> save_keras(encoder, "encoder.keras", half_precision=True)     # doctest: +SKIP
+    """
     path = Path(path)
     if path.suffix != ".keras":
         raise ValueError(f"a Keras model file must end in .keras. Received: path={str(path)!r}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    model.save(path)
+    if not half_precision:
+        model.save(path)
+        return path
+    partial = path.with_name(path.name + ".partial.keras")
+    try:
+        model.save(partial)
+        _store_exact_float16(partial)
+        os.replace(partial, path)  # an existing file is only replaced by a complete one
+    finally:
+        partial.unlink(missing_ok=True)
     return path
+
+
+def round_to_half_precision(model: keras.Model) -> keras.Model:
+    """Round every float32 weight of ``model`` to the nearest float16 value, in place.
+
+    The variables stay float32 and the model computes as before, only with
+    weights that half precision represents exactly, so that
+    ``save_keras(model, path, half_precision=True)`` stores them in half the
+    bytes without further loss. The rounding error (a relative 2**-11 at
+    most) changes a trained autoencoder's reconstructions by far less than
+    0.01 dB PSNR. Round a codec's networks *before* fitting its prior
+    (:func:`cae_lib.models.attach_prior`): the prior's fingerprint covers
+    their weights.
+
+    Args:
+        model: Any Keras model (e.g. an encoder or a decoder).
+
+    Returns:
+        The same model.
+
+    Raises:
+        ValueError: A weight is too large for float16 (magnitude above 65504).
+    """
+    for variable in model.weights:
+        if variable.dtype != "float32":
+            continue
+        value = np.asarray(variable.numpy())
+        if value.size and not np.all(np.abs(value) <= np.finfo(np.float16).max):
+            raise ValueError(
+                f"weight {variable.path!r} of model {model.name!r} does not fit in float16 "
+                f"(largest magnitude {np.nanmax(np.abs(value)):g}, float16 holds at most 65504)"
+            )
+        variable.assign(value.astype(np.float16).astype(np.float32))
+    return model
+
+
+def _store_exact_float16(path: Path) -> None:
+    """Rewrite the weights inside a ``.keras`` zip: float32 arrays exact in float16 become float16."""
+    import zipfile
+
+    import h5py
+
+    with zipfile.ZipFile(path) as archive:
+        members = [(info, archive.read(info.filename)) for info in archive.infolist()]
+    names = [info.filename for info, _ in members]
+    if "model.weights.h5" not in names:
+        raise ValueError(f"{path}: no model.weights.h5 inside; not a Keras 3 model file")
+    weights = io.BytesIO()
+    source = io.BytesIO(dict(zip(names, (content for _, content in members)))["model.weights.h5"])
+    with h5py.File(source, "r") as old, h5py.File(weights, "w") as new:
+
+        def copy(name, item):
+            if isinstance(item, h5py.Group):
+                target = new.require_group(name)
+            else:
+                value = item[()]
+                if value.dtype == np.float32 and np.array_equal(value.astype(np.float16), value):
+                    value = value.astype(np.float16)
+                target = new.create_dataset(name, data=value)
+            target.attrs.update(item.attrs)
+
+        new.attrs.update(old.attrs)
+        old.visititems(copy)
+    with zipfile.ZipFile(path, "w") as archive:
+        for info, content in members:
+            archive.writestr(info, weights.getvalue() if info.filename == "model.weights.h5" else content)
 
 
 def export_saved_model(network: keras.Model, directory: str | os.PathLike) -> Path:

@@ -47,6 +47,63 @@ def test_keras_halves_round_trip_through_files(codec_model, tmp_path):
         deploy.save_keras(receiver, tmp_path / "receiver.h5")
 
 
+def test_half_precision_rounds_weights_and_stores_them_losslessly(tmp_path):
+    import keras
+
+    autoencoder = models.build_autoencoder(5, filters=4, hidden_units=16, seed=3)
+    weights = autoencoder.get_weights()
+    assert deploy.round_to_half_precision(autoencoder) is autoencoder
+    rounded = autoencoder.get_weights()
+    for before, after in zip(weights, rounded):
+        assert after.dtype == np.float32
+        np.testing.assert_array_equal(after, before.astype(np.float16).astype(np.float32))
+        np.testing.assert_allclose(after, before, rtol=2**-11, atol=2**-24)
+    assert any(not np.array_equal(a, b) for a, b in zip(weights, rounded))  # rounding did something
+    x = (np.random.default_rng(3).random((64, 28, 28, 1)) > 0.8).astype(np.float32)
+    codec_model = models.attach_prior(autoencoder, x)  # prior fitted after rounding: float32, kept exact
+    plain = deploy.save_keras(codec_model, tmp_path / "plain.keras")
+    half = deploy.save_keras(codec_model, tmp_path / "half.keras", half_precision=True)
+    assert half == tmp_path / "half.keras" and not list(tmp_path.glob("*.partial*"))
+    network_bytes = 4 * (
+        models.encoder_of(codec_model).count_params() + models.decoder_of(codec_model).count_params()
+    )
+    saved = deploy.size_on_disk(plain) - deploy.size_on_disk(half)
+    assert 0.45 * network_bytes < saved < 0.55 * network_bytes  # 2 of 4 bytes per weight, give or take HDF5
+    loaded = keras.saving.load_model(half, compile=False)
+    for expected, got in zip(codec_model.get_weights(), loaded.get_weights()):
+        assert got.dtype == expected.dtype
+        np.testing.assert_array_equal(got, expected)
+    assert codec.model_id(loaded) == codec.model_id(codec_model)
+    digits = (np.random.default_rng(4).random((3, 28, 28)) * 255).astype(np.uint8)
+    blob = codec.compress(digits, codec_model, step=0.5)
+    np.testing.assert_array_equal(codec.decompress(blob, loaded), codec.decompress(blob, codec_model))
+
+
+def test_half_precision_refuses_what_float16_cannot_hold_and_never_leaves_half_a_file(tmp_path, monkeypatch):
+    import keras
+
+    network = models.build_decoder(3, filters=2, hidden_units=4)
+    kernel = network.get_layer("dense1").kernel
+    kernel.assign(np.full(kernel.shape, 1e5, np.float32))
+    with pytest.raises(ValueError, match="dense1.*does not fit in float16.*largest magnitude 100000"):
+        deploy.round_to_half_precision(network)
+    with pytest.raises(ValueError, match="must end in .keras. Received: path="):
+        deploy.save_keras(network, tmp_path / "decoder.h5", half_precision=True)
+    path = tmp_path / "decoder.keras"
+    path.write_bytes(b"previous file")
+
+    def fail(partial):
+        raise OSError(f"{partial}: disk full")
+
+    monkeypatch.setattr(deploy, "_store_exact_float16", fail)
+    with pytest.raises(OSError, match="disk full"):
+        deploy.save_keras(network, path, half_precision=True)
+    assert path.read_bytes() == b"previous file" and list(tmp_path.iterdir()) == [path]
+    monkeypatch.undo()
+    deploy.save_keras(network, path, half_precision=True)  # 1e5 is not exact in float16: stays float32
+    np.testing.assert_array_equal(keras.saving.load_model(path).get_layer("dense1").kernel.numpy(), 1e5)
+
+
 def test_errors_and_timing(tmp_path):
     with pytest.raises(FileNotFoundError, match="not a SavedModel directory"):
         deploy.load_saved_model(tmp_path)
