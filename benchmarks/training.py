@@ -5,8 +5,9 @@ Dense -> Dense to 28 values, decoder mirrored) and train on the 60,000
 MNIST training digits in the same run:
 
 * **course default** (:func:`cae_lib.models.build_autoencoder`): strided
-  convolutions with 16/32 filters bring 28x28 down to 7x7 before the dense
-  layers; Adam with a cosine-decayed learning rate from 0.003; batch 128;
+  convolutions with 16/32 filters bring 28x28 down to 7x7 before dense
+  layers 256 wide; Adam with a cosine-decayed learning rate from 0.003;
+  batch 128;
 * **naive seed**: stride-1 convolutions with 32/64 filters at full 28x28
   resolution, so the first dense layer sees 50,176 numbers; plain Adam
   (learning rate 0.001, Keras' default); batch 128.

@@ -18,13 +18,13 @@ def test_default_shapes():
 
 def test_parameter_counts_by_hand():
     # encoder: conv1 3*3*1*16+16, conv2 3*3*16*32+32, conv3 3*3*32*16+16,
-    #          dense1 (7*7*16)*128+128, latent 128*28+28
+    #          dense1 (7*7*16)*256+256, latent 256*28+28
     enc = models.build_encoder()
-    assert enc.count_params() == 160 + 4640 + 4624 + 100480 + 3612 == 113516
-    # decoder: dense1 28*128+128, dense2 128*784+784, deconv1 3*3*16*32+32,
+    assert enc.count_params() == 160 + 4640 + 4624 + 200960 + 7196 == 217580
+    # decoder: dense1 28*256+256, dense2 256*784+784, deconv1 3*3*16*32+32,
     #          deconv2 3*3*32*16+16, pixels 3*3*16+1
     dec = models.build_decoder()
-    assert dec.count_params() == 3712 + 101136 + 4640 + 4624 + 145 == 114257
+    assert dec.count_params() == 7424 + 201488 + 4640 + 4624 + 145 == 218321
 
 
 def test_layer_sequence_follows_the_seed():
