@@ -134,8 +134,11 @@ def _store_exact_float16(path: Path) -> None:
                 target = new.require_group(name)
             else:
                 value = item[()]
-                if value.dtype == np.float32 and np.array_equal(value.astype(np.float16), value):
-                    value = value.astype(np.float16)
+                if value.dtype == np.float32:
+                    with np.errstate(over="ignore"):  # too large for float16: inf, not equal, kept
+                        half = value.astype(np.float16)
+                    if np.array_equal(half, value):
+                        value = half
                 target = new.create_dataset(name, data=value)
             target.attrs.update(item.attrs)
 
