@@ -4,7 +4,9 @@ Each file ``ae_latentNN.keras`` is a model from
 :func:`cae_lib.models.attach_prior` (encoder, latent prior, decoder) trained
 by ``scripts/train_pretrained.py``; ``manifest.json`` records its sha256,
 training settings and test-set quality. Loading refuses a file whose hash
-differs from the manifest.
+differs from the manifest. The encoder's and decoder's weights were rounded
+to float16 and are stored so (:func:`cae_lib.deploy.round_to_half_precision`),
+which halves the files; they load into ordinary float32 layers.
 """
 
 from __future__ import annotations
