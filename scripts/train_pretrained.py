@@ -81,7 +81,6 @@ def main(argv=None):
         deploy.round_to_half_precision(model)  # float16 weights: half the file, no visible loss
         codec_model = models.attach_prior(model, x_train)
         path = deploy.save_keras(codec_model, args.out / model_filename(latent_dim), half_precision=True)
-        recon = training.reconstruct(codec_model, x_test)
         entry = {
             "file": path.name,
             "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
@@ -103,8 +102,7 @@ def main(argv=None):
                 "machine": f"{platform.machine()}, {keras.config.backend()} backend",
                 "date": datetime.date.today().isoformat(),
             },
-            "test_mean_psnr_db": round(metrics.mean_psnr(x_test, recon, data_range=1.0), 3),
-            "test_mean_ssim": round(metrics.mean_ssim(x_test, recon, data_range=1.0), 4),
+            **measure_quality(codec_model, x_test),
         }
         manifest["models"][str(latent_dim)] = entry
         manifest["models"] = dict(sorted(manifest["models"].items(), key=lambda kv: int(kv[0])))
@@ -114,6 +112,15 @@ def main(argv=None):
             f"{entry['training']['seconds']} s -> {path}",
             flush=True,
         )
+
+
+def measure_quality(model, x_test) -> dict:
+    """The manifest's quality fields: mean PSNR and SSIM of the model's reconstructions of ``x_test``."""
+    recon = training.reconstruct(model, x_test)
+    return {
+        "test_mean_psnr_db": round(metrics.mean_psnr(x_test, recon, data_range=1.0), 3),
+        "test_mean_ssim": round(metrics.mean_ssim(x_test, recon, data_range=1.0), 4),
+    }
 
 
 def refit_prior(directory: Path, data_dir) -> None:
@@ -131,9 +138,7 @@ def refit_prior(directory: Path, data_dir) -> None:
         deploy.round_to_half_precision(models.decoder_of(old))
         codec_model = models.attach_prior(old, x_train)  # same encoder and decoder, new prior
         deploy.save_keras(codec_model, path, half_precision=True)
-        recon = training.reconstruct(codec_model, x_test)
-        entry["test_mean_psnr_db"] = round(metrics.mean_psnr(x_test, recon, data_range=1.0), 3)
-        entry["test_mean_ssim"] = round(metrics.mean_ssim(x_test, recon, data_range=1.0), 4)
+        entry.update(measure_quality(codec_model, x_test))
         entry["training"]["weights"] = WEIGHTS_NOTE
         entry["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
         entry["model_id"] = codec.model_id(codec_model).hex()
