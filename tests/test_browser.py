@@ -1,13 +1,17 @@
 """Notebook 07 in a real browser: JupyterLab on localhost, headless Chromium driven by Playwright.
 
-Runs every cell, moves the latent-size slider with the keyboard, and checks
-that the rendered PSNR text and the digits image change. A screenshot goes to
-``test-output/explorer.png`` (git-ignored).
+Runs every cell and fails if any cell shows an error output; moves the
+latent-size slider with the keyboard and checks that the rendered PSNR text and
+the digits image change; moves the first-digit slider and checks the PSNR and
+file size the page shows against ``cae_lib.codec`` and ``cae_lib.metrics`` run
+here on the same digits. A screenshot goes to ``test-output/explorer.png``
+(git-ignored).
 
 Needs Debian's ``chromium`` (or ``CAE_CHROMIUM=/path/to/chrome``) and the
-``playwright`` Python package (``pip install -e ".[browser]"``); no browser is
-downloaded. Without them the test is skipped, unless ``CAE_REQUIRE_BROWSER=1``
-(set by ``.ci/run``), where a missing browser is a failure.
+``playwright`` Python package (in the ``test`` extra: ``pip install -e ".[test]"``);
+no browser is downloaded. Without them the test is skipped, unless
+``CAE_REQUIRE_BROWSER=1`` (set by ``.ci/run``), where a missing browser is a
+failure. It needs the MNIST data folder too (the ``mnist`` fixture of conftest.py).
 """
 
 from __future__ import annotations
@@ -105,6 +109,23 @@ _CELL_REPORT = """() => [...document.querySelectorAll('.jp-CodeCell')].map((cell
 }).join('\\n')"""
 
 
+# Outputs that show an error: JupyterLab renders an error output (a traceback, or "Name: value") as stderr
+# text, like an exception printed to stderr; ipywidgets shows "Error displaying widget" in the output area.
+_ERROR_OUTPUTS = """() => [...document.querySelectorAll('.jp-CodeCell')].flatMap((cell, i) => {
+    const stderr = [...cell.querySelectorAll('.jp-RenderedText[data-mime-type="application/vnd.jupyter.stderr"]')]
+        .map(o => o.textContent).filter(t => /Traceback|^\\s*[\\w.]+(Error|Exception)\\b/m.test(t));
+    const widgets = [...cell.querySelectorAll('.jp-OutputArea-output')].map(o => o.textContent)
+        .filter(t => t.includes('Error displaying widget'));
+    return [...stderr, ...widgets].map(t => `code cell ${i}: ${t.replace(/\\s+/g, ' ').trim().slice(0, 500)}`);
+})"""
+
+
+def _check_no_error_outputs(page) -> None:
+    errors = page.evaluate(_ERROR_OUTPUTS)
+    if errors:
+        raise AssertionError("error output in the notebook:\n" + "\n".join(errors))
+
+
 def _wait_for_kernel(url: str, token: str, timeout: float = 120) -> None:
     """Wait until the notebook's kernel exists and is idle (JupyterLab skips cells while it has none)."""
     deadline = time.monotonic() + timeout
@@ -139,16 +160,40 @@ def _run_all_cells(page, url: str, token: str) -> None:
     if min(counts) <= since:
         raise AssertionError(f"Run All stopped early: execution counts {counts} (before the run: {since})")
     page.locator(".cae-explorer-stats").first.wait_for(state="attached", timeout=60_000)
+    _check_no_error_outputs(page)
 
 
-def test_explorer_in_jupyterlab_with_headless_chromium(jupyter_lab):
+def _shown_by_the_library(x_test, first: int, stats_text: str) -> tuple[float, int]:
+    """The mean PSNR and the file size the stats should show, from the codec and metrics run here."""
+    from cae_lib import codec, metrics, pretrained
+
+    setting = re.search(r"latent size (\d+), step ([\d.]+)", stats_text)
+    n_digits = re.search(r"for these (\d+) digits", stats_text)
+    assert setting and n_digits, f"expected a quantised setting in the stats: {stats_text!r}"
+    model = pretrained.load_pretrained(int(setting.group(1)))
+    digits = x_test[first : first + int(n_digits.group(1))]
+    blob = codec.compress(digits, model, step=float(setting.group(2)))
+    psnr = metrics.mean_psnr(digits, codec.decompress(blob, model), data_range=255)
+    return psnr, len(blob)
+
+
+def _wait_for_new_stats(page, old_text: str) -> str:
+    page.wait_for_function(
+        "(old) => { const s = document.querySelector('.cae-explorer-stats'); return s && s.innerText !== old; }",
+        arg=old_text,
+        timeout=60_000,
+    )
+    return page.locator(".cae-explorer-stats").first.inner_text()
+
+
+def test_explorer_in_jupyterlab_with_headless_chromium(mnist, jupyter_lab):
     chromium = _chromium()
     if chromium is None:
         _require("no chromium executable (apt-get install chromium, or set CAE_CHROMIUM)")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        _require("the playwright package is not installed (pip install -e '.[browser]')")
+        _require("the playwright package (test extra) is not installed: pip install -e '.[test]'")
     url, token, server_log = jupyter_lab
 
     with sync_playwright() as p:
@@ -179,12 +224,7 @@ def test_explorer_in_jupyterlab_with_headless_chromium(jupyter_lab):
             handle = page.locator(".widget-slider", has_text="latent size").locator(".noUi-handle").first
             handle.focus()
             handle.press("ArrowLeft" if before_dim > 2 else "ArrowRight")  # 2 is the smallest shipped size
-            page.wait_for_function(
-                "(old) => { const s = document.querySelector('.cae-explorer-stats'); return s && s.innerText !== old; }",
-                arg=before_text,
-                timeout=60_000,
-            )
-            after_text = stats.inner_text()
+            after_text = _wait_for_new_stats(page, before_text)
             new_dim = re.search(r"latent size (\d+)", after_text)
             assert new_dim and int(new_dim.group(1)) != before_dim, (before_text, after_text)
             psnr_before = re.search(r"mean PSNR\s+([\d.]+) dB", before_text).group(1)
@@ -195,6 +235,22 @@ def test_explorer_in_jupyterlab_with_headless_chromium(jupyter_lab):
                 arg=before_src,
                 timeout=60_000,
             )
+
+            # Move the first-digit slider one notch: the explorer then shows the digits from the slider's
+            # value on (the notebook's exercises chose others), which the library here codes the same way.
+            index = page.locator(".widget-slider", has_text="first digit")
+            index.locator(".noUi-handle").first.focus()
+            index.locator(".noUi-handle").first.press("ArrowRight")
+            index_text = _wait_for_new_stats(page, after_text)
+            first_index = int(index.locator(".widget-readout").first.inner_text())
+            psnr_shown = float(re.search(r"mean PSNR\s+([\d.]+) dB", index_text).group(1))
+            bytes_shown = int(re.search(r"a real \.cae file of (\d+) bytes", index_text).group(1))
+            psnr, file_bytes = _shown_by_the_library(mnist[1][0], first_index, index_text)
+            assert bytes_shown == file_bytes and abs(psnr_shown - psnr) <= 0.005 + 1e-6, (
+                f"the page shows {psnr_shown:.2f} dB and {bytes_shown} bytes for digits {first_index} on; "
+                f"the library computes {psnr:.4f} dB and {file_bytes} bytes\n{index_text}"
+            )
+            _check_no_error_outputs(page)
             SCREENSHOT.parent.mkdir(exist_ok=True)
             stats.scroll_into_view_if_needed()
             page.screenshot(path=str(SCREENSHOT), full_page=False)

@@ -1,0 +1,85 @@
+"""Shared fixtures: fake digits, a tiny codec model, and MNIST / Fashion-MNIST from the data folder.
+
+The data fixtures never download: without ``CAE_DATA_DIR`` the tests that need
+real digits are skipped, unless ``CAE_REQUIRE_DATA=1`` (set by ``.ci/run``),
+where a missing data folder is a failure.
+"""
+
+import os
+
+import numpy as np
+import pytest
+
+from cae_lib import config
+
+REQUIRE_DATA_ENV = "CAE_REQUIRE_DATA"
+
+
+def fake_digits(n: int, seed: int = 0) -> np.ndarray:
+    """``n`` uint8 digits ``(n, 28, 28)``: a bright vertical stroke and a grey bar on black.
+
+    A plain function (``from conftest import fake_digits``) for tests that need
+    images but not MNIST; the ``fake_digits`` fixture hands out the same function.
+    """
+    rng = np.random.default_rng(seed)
+    x = np.zeros((n, 28, 28), np.uint8)
+    for i in range(n):
+        r, c = rng.integers(4, 18, 2)
+        x[i, r : r + 10, c : c + 3] = 255
+        x[i, r, c : c + 8] = 200
+    return x
+
+
+@pytest.fixture(name="fake_digits", scope="session")
+def _fake_digits_fixture():
+    """The :func:`fake_digits` function, for tests that prefer a fixture to an import."""
+    return fake_digits
+
+
+def _tiny_codec_model(seed: int):
+    from cae_lib import codec, models
+
+    ae = models.build_autoencoder(6, filters=4, hidden_units=16, seed=seed)
+    return codec.attach_prior(ae, fake_digits(200, seed=2)[..., None] / np.float32(255))
+
+
+@pytest.fixture(scope="session")
+def tiny_codec_model():
+    """A small untrained autoencoder (latent 6, seed 1) with a latent prior fitted on fake digits."""
+    return _tiny_codec_model(seed=1)
+
+
+@pytest.fixture(scope="session")
+def other_tiny_codec_model():
+    """Like :func:`tiny_codec_model` with other weights (seed 7): a different model id."""
+    return _tiny_codec_model(seed=7)
+
+
+def _data_folder_or_skip(what: str) -> None:
+    """Skip (or, with ``CAE_REQUIRE_DATA=1``, fail) unless ``CAE_DATA_DIR`` names a data folder."""
+    if config.data_dir_from_env() is not None:
+        return
+    if os.environ.get(REQUIRE_DATA_ENV, "") == "1":
+        pytest.fail(
+            f"{what} required ({REQUIRE_DATA_ENV}=1) but {config.DATA_DIR_ENV} is not set: "
+            f"point it at the folder holding the IDX files"
+        )
+    pytest.skip(f"no {what} data folder: set {config.DATA_DIR_ENV}")
+
+
+@pytest.fixture(scope="session")
+def mnist():
+    """``data.load_mnist()`` from ``CAE_DATA_DIR``: ``(x_train, y_train), (x_test, y_test)`` uint8."""
+    _data_folder_or_skip("MNIST")
+    from cae_lib import data
+
+    return data.load_mnist()
+
+
+@pytest.fixture(scope="session")
+def fashion_mnist_test():
+    """``data.load_fashion_mnist_test()`` from ``CAE_DATA_DIR``: ``(x_test, y_test)`` uint8."""
+    _data_folder_or_skip("Fashion-MNIST")
+    from cae_lib import data
+
+    return data.load_fashion_mnist_test()
