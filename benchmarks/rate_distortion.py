@@ -153,7 +153,7 @@ def main(argv=None):
                                        single_sample=args.single_sample)  # fmt: skip
         add(new, decoded.values())
     for k in PCA_COMPONENTS:
-        pca = models.attach_prior(models.build_pca_autoencoder(x_train_f, k), x_train_f)
+        pca = codec.attach_prior(models.build_pca_autoencoder(x_train_f, k), x_train_f)
         new, decoded = rd.codec_points(x_test, pca, PCA_STEPS, name=f"PCA {k}", single_sample=200)
         add(new, decoded.values())
     one_digit = codec.compress(x_test[:1], pretrained.load_pretrained(pretrained.DEFAULT_LATENT_DIM))

@@ -35,9 +35,8 @@ import platform
 import time
 from pathlib import Path
 
-import keras
-
 from cae_lib import data, metrics, models, training
+from cae_lib._tf import keras  # TensorFlow without its C++ start-up lines
 
 RESULTS = Path(__file__).resolve().parent / "results"
 LEVELS = (22.0, 24.0)

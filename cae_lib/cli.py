@@ -16,11 +16,16 @@ exit with status 2.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 import numpy as np
+
+from . import codec, imageio, pretrained
+from .codec import entropy, model_file
+from .config import DEFAULT_LATENT_DIM
+from .data import NUM_PIXELS, DataFormatError
+from .files import atomic_directory, atomic_output
 
 
 class CliError(Exception):
@@ -28,8 +33,6 @@ class CliError(Exception):
 
 
 def _load_model(args, needed_id: bytes | None = None):
-    from . import codec, pretrained
-
     if getattr(args, "model", None):
         try:
             return codec.load_model(args.model), str(args.model)
@@ -42,13 +45,10 @@ def _load_model(args, needed_id: bytes | None = None):
                 f"no shipped model has id {needed_id.hex()}; pass the model that wrote the file with --model"
             )
         return found
-    latent_dim = getattr(args, "latent_dim", pretrained.DEFAULT_LATENT_DIM)
-    return pretrained.load_pretrained(latent_dim), f"pretrained latent {latent_dim}"
+    return pretrained.load_pretrained(args.latent_dim), f"pretrained latent {args.latent_dim}"
 
 
 def _compress(args) -> None:
-    from . import codec, imageio
-
     batches = []
     for name in args.inputs:
         digits, notes = imageio.read_digits(name, invert=args.invert)
@@ -59,11 +59,12 @@ def _compress(args) -> None:
     model, model_name = _load_model(args)
     data = codec.compress(images, model, step=args.step)
     out = Path(args.output)
-    out.write_bytes(data)
+    with atomic_output(out) as partial:
+        partial.write_bytes(data)
     header = codec.read_header(data)
     print(
         f"{out}: {len(images)} digit(s), {len(data)} bytes ({header.bytes_per_image:.1f} bytes per digit, "
-        f"{header.bits_per_pixel:.3f} bits per pixel; raw pixels {784 * len(images)} bytes) "
+        f"{header.bits_per_pixel:.3f} bits per pixel; raw pixels {NUM_PIXELS * len(images)} bytes) "
         f"with {model_name}, step {header.step:g}"
     )
 
@@ -75,35 +76,56 @@ def _read_cae(path_name: str) -> bytes:
     return path.read_bytes()
 
 
-def _decompress(args) -> None:
-    from . import codec, imageio
-
-    data = _read_cae(args.input)
-    header = codec.read_header(data)
-    model, model_name = _load_model(args, needed_id=None if args.model else header.model_id)
-    digits = codec.decompress(data, model)
-    out = Path(args.output)
-    if out.suffix.lower() == ".npy":
-        np.save(out, digits)
-        written = [out]
-    elif out.suffix.lower() == ".png":
-        if len(digits) != 1:
-            raise CliError(f"{args.input} holds {len(digits)} digits; give a directory, not {out}")
-        written = [imageio.write_png(out, digits[0])]
+def _preflight(data: bytes, args):
+    """Check the header and, where the model file is known, the image count, before TensorFlow is loaded."""
+    header = codec.read_header(data, max_images=args.max_images)
+    if args.model:
+        path = Path(args.model)
     else:
-        out.mkdir(parents=True, exist_ok=True)
-        written = [imageio.write_png(out / f"digit_{i:05d}.png", d) for i, d in enumerate(digits)]
-    where = written[0] if len(written) == 1 else f"{out}/ ({len(written)} PNG files)"
+        latent_dim = pretrained.latent_dim_by_model_id(header.model_id)
+        path = None if latent_dim is None else pretrained.model_path(latent_dim)
+    scale = None if path is None or not path.is_file() else model_file.prior_scale(path)
+    if scale is not None:
+        entropy.check_count(header.count, header.payload_bytes, scale, header.step)
+    return header
+
+
+def _decompress(args) -> None:
+    data = _read_cae(args.input)
+    header = _preflight(data, args)
+    out = Path(args.output)
+    if out.suffix.lower() == ".png" and header.count != 1:
+        raise CliError(
+            f"{args.input} holds {header.count} digits; give a directory or a .npy file, not {out}"
+        )
+    model, model_name = _load_model(args, needed_id=None if args.model else header.model_id)
+    digits = codec.decompress(data, model, max_images=args.max_images)
+    if out.suffix.lower() == ".npy":
+        with atomic_output(out) as partial:
+            np.save(partial, digits)
+        where = out
+    elif out.suffix.lower() == ".png":
+        with atomic_output(out) as partial:
+            imageio.write_png(partial, digits[0])
+        where = out
+    else:
+        with atomic_directory(out) as folder:
+            for i, digit in enumerate(digits):
+                imageio.write_png(folder / f"digit_{i:05d}.png", digit)
+        where = f"{out}/ ({len(digits)} PNG files)"
     print(f"{args.input}: {len(digits)} digit(s) decoded with {model_name} -> {where}")
 
 
 def _info(args) -> None:
-    from . import codec, pretrained
-
     data = _read_cae(args.input)
     header = codec.read_header(data)
-    found = pretrained.find_by_model_id(header.model_id)
-    model_name = found[1] if found else "not a shipped model (decode with --model)"
+    latent_dim = pretrained.latent_dim_by_model_id(header.model_id)
+    model_name = (
+        "not a shipped model (decode with --model)"
+        if latent_dim is None
+        else f"pretrained latent {latent_dim}"
+    )
+    pixels = header.count * header.height * header.width
     rows = [
         ("file", args.input),
         ("format", f".cae version {header.version}, checksum OK"),
@@ -112,8 +134,7 @@ def _info(args) -> None:
         ("quantisation step", f"{header.step:g}"),
         ("size", f"{header.total_bytes} bytes = {header.header_bytes} header/checksum + {header.payload_bytes} payload"),
         ("per digit", f"{header.bytes_per_image:.2f} bytes, {header.bits_per_pixel:.3f} bits per pixel"),
-        ("vs raw pixels", f"{header.count * header.height * header.width} bytes, ratio "
-                          f"{header.count * header.height * header.width / header.total_bytes:.1f}:1"),
+        ("vs raw pixels", f"{pixels} bytes, ratio {pixels / header.total_bytes:.1f}:1"),
     ]  # fmt: skip
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
@@ -121,10 +142,7 @@ def _info(args) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import pretrained
-
-    default_step = 1.0  # cae_lib.codec.DEFAULT_STEP, without importing TensorFlow for --help
-
+    """The ``cae`` argument parser (imports no TensorFlow)."""
     parser = argparse.ArgumentParser(
         prog="cae", description="Compress MNIST-style digits with a convolutional autoencoder."
     )
@@ -133,15 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("compress", help="compress images (PNG, JPEG, ... or .npy batches) into one .cae file")
     p.add_argument("inputs", nargs="+", metavar="IMAGE", help="image files or .npy arrays of digits")
     p.add_argument("-o", "--output", required=True, help="the .cae file to write")
-    p.add_argument(
-        "--step",
-        type=float,
-        default=default_step,
-        help="quantisation step (larger: smaller file, coarser digits)",
-    )
-    p.add_argument(
-        "--latent-dim", type=int, default=pretrained.DEFAULT_LATENT_DIM, help="which shipped model to use"
-    )
+    p.add_argument("--step", type=float, default=codec.DEFAULT_STEP,
+                   help="quantisation step (larger: smaller file, coarser digits)")  # fmt: skip
+    p.add_argument("--latent-dim", type=int, default=DEFAULT_LATENT_DIM, help="which shipped model to use")
     p.add_argument("--model", help="a codec model .keras file to use instead of a shipped one")
     p.add_argument("--invert", choices=["auto", "yes", "no"], default="auto",
                    help="invert dark-on-light images to MNIST's light-on-dark (default: auto)")  # fmt: skip
@@ -151,6 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("input", help="the .cae file")
     p.add_argument("-o", "--output", required=True, help="a .png (one digit), a .npy, or a directory")
     p.add_argument("--model", help="the codec model .keras file (default: the shipped model the file names)")
+    p.add_argument("--max-images", type=int, default=codec.DEFAULT_MAX_IMAGES,
+                   help=f"refuse files stating more digits than this (default: {codec.DEFAULT_MAX_IMAGES:,})")  # fmt: skip
     p.set_defaults(run=_decompress)
 
     p = sub.add_parser("info", help="describe a .cae file without decoding it")
@@ -162,14 +176,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     """Entry point of the ``cae`` command; returns the exit status."""
     args = build_parser().parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from ._quiet import import_tensorflow_quietly
-
-    import_tensorflow_quietly()
-    from . import codec, data, imageio, pretrained
-
     expected = (CliError, FileNotFoundError, IsADirectoryError, PermissionError, codec.CodecError,
-                imageio.ImageReadError, data.DataFormatError, pretrained.PretrainedModelError, ValueError)  # fmt: skip
+                imageio.ImageReadError, DataFormatError, pretrained.PretrainedModelError, ValueError)  # fmt: skip
     try:
         args.run(args)
     except expected as exc:

@@ -16,6 +16,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+DEFAULT_LATENT_DIM = 28
+"""Latent size of the course's default model and shipped codec."""
+
 DATA_DIR_ENV = "CAE_DATA_DIR"
 QUICK_ENV = "CAE_QUICK"
 
@@ -26,10 +29,8 @@ _FALSE = {"", "0", "false", "no", "off"}
 def quick_mode() -> bool:
     """Return True when the ``CAE_QUICK`` environment variable asks for quick mode.
 
-    Raises
-    ------
-    ValueError
-        If the variable holds something other than a yes/no value.
+    Raises:
+        ValueError: If the variable holds something other than a yes/no value.
     """
     raw = os.environ.get(QUICK_ENV, "").strip().lower()
     if raw in _TRUE:
@@ -49,14 +50,26 @@ def data_dir_from_env() -> Path | None:
 
 @dataclass(frozen=True)
 class TrainingBudget:
-    """How much data and how many epochs a training run may use."""
+    """How much data and how many epochs a training run may use.
+
+    Attributes:
+        train_size: Number of training images to use (None: all of them).
+        epochs: Number of epochs.
+        quick: Whether the budget is the quick-mode one (``CAE_QUICK=1``).
+    """
 
     train_size: int | None
-    """Number of training images to use (None: all of them)."""
     epochs: int
     quick: bool
 
     def describe(self, full_size: int) -> str:
+        """One line for the learner: the mode, the images used out of ``full_size``, the epochs.
+
+        Example:
+            >>> from cae_lib.config import TrainingBudget
+            >>> TrainingBudget(train_size=None, epochs=30, quick=False).describe(60_000)
+            'full mode: 60,000 training images, 30 epoch(s)'
+        """
         n = full_size if self.train_size is None else min(self.train_size, full_size)
         mode = "quick mode (CAE_QUICK=1)" if self.quick else "full mode"
         return f"{mode}: {n:,} training images, {self.epochs} epoch(s)"
@@ -72,14 +85,23 @@ def training_budget(epochs: int, *, train_size: int | None = None, quick: bool |
     In quick mode the run is capped at ``QUICK_TRAIN_SIZE`` images and
     ``QUICK_EPOCHS`` epoch(s).
 
-    Parameters
-    ----------
-    epochs : int
-        Epochs in full mode.
-    train_size : int, optional
-        Training images in full mode (None: all).
-    quick : bool, optional
-        Force quick (True) or full (False) mode; None reads ``CAE_QUICK``.
+    Args:
+        epochs: Epochs in full mode.
+        train_size: Training images in full mode (None: all).
+        quick: Force quick (True) or full (False) mode; None reads ``CAE_QUICK``.
+
+    Returns:
+        A :class:`TrainingBudget`.
+
+    Example:
+        >>> from cae_lib.config import training_budget
+        >>> training_budget(30, quick=False)
+        TrainingBudget(train_size=None, epochs=30, quick=False)
+        >>> budget = training_budget(30, quick=True)
+        >>> budget
+        TrainingBudget(train_size=2048, epochs=1, quick=True)
+        >>> budget.describe(60_000)
+        'quick mode (CAE_QUICK=1): 2,048 training images, 1 epoch(s)'
     """
     if quick is None:
         quick = quick_mode()

@@ -25,9 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from . import config
+from .images import IMAGE_SHAPE, IMAGE_SIZE, NUM_PIXELS, image_batch, to_float, to_uint8  # noqa: F401 (re-exported)
 
-IMAGE_SIZE = 28
-NUM_PIXELS = IMAGE_SIZE * IMAGE_SIZE
 NUM_CLASSES = 10
 MNIST_TRAIN_SIZE = 60_000
 MNIST_TEST_SIZE = 10_000
@@ -79,23 +78,27 @@ def _read_bytes(path: Path) -> bytes:
 def parse_idx(data: bytes, *, source: str = "<bytes>") -> np.ndarray:
     """Decode the bytes of an IDX file of unsigned bytes into an array.
 
-    Parameters
-    ----------
-    data : bytes
-        The whole (uncompressed) file.
-    source : str, optional
-        Name used in error messages, usually the file's path.
+    Args:
+        data: The whole (uncompressed) file.
+        source: Name used in error messages, usually the file's path.
 
-    Returns
-    -------
-    numpy.ndarray
+    Returns:
         A uint8 array with the shape the header declares.
 
-    Raises
-    ------
-    DataFormatError
-        Wrong magic bytes, a data type other than unsigned byte, or a data
-        section shorter or longer than the header declares.
+    Raises:
+        DataFormatError: Wrong magic bytes, a data type other than unsigned
+            byte, or a data section shorter or longer than the header declares.
+
+    Example:
+        The header is two zero bytes, the data type (0x08: unsigned byte), the
+        number of dimensions, then each dimension as a big-endian 4-byte
+        integer; the values follow in row-major order.
+
+        >>> from cae_lib.data import parse_idx
+        >>> header = bytes([0, 0, 0x08, 2]) + (2).to_bytes(4, "big") + (3).to_bytes(4, "big")
+        >>> parse_idx(header + bytes([0, 1, 2, 3, 4, 5]))
+        array([[0, 1, 2],
+               [3, 4, 5]], dtype=uint8)
     """
     if len(data) < 4:
         raise DataFormatError(f"{source}: too short for an IDX header ({len(data)} bytes)")
@@ -129,28 +132,22 @@ def parse_idx(data: bytes, *, source: str = "<bytes>") -> np.ndarray:
 def read_idx(path: str | os.PathLike) -> np.ndarray:
     """Read an IDX file (raw or ``.gz``) of unsigned bytes.
 
-    Parameters
-    ----------
-    path : str or os.PathLike
-        The file. A name ending in ``.gz`` is decompressed.
+    Args:
+        path: The file. A name ending in ``.gz`` is decompressed.
 
-    Returns
-    -------
-    numpy.ndarray
+    Returns:
         A uint8 array with the shape the file declares.
 
-    Raises
-    ------
-    DataNotFoundError
-        If the file does not exist.
-    DataFormatError
-        If it is a truncated or corrupt gzip file or not a valid IDX file.
+    Raises:
+        DataNotFoundError: If the file does not exist.
+        DataFormatError: If it is a truncated or corrupt gzip file or not a
+            valid IDX file.
 
-    Examples
-    --------
-    >>> images = read_idx("data/mnist/t10k-images-idx3-ubyte.gz")  # doctest: +SKIP
-    >>> images.shape  # doctest: +SKIP
-    (10000, 28, 28)
+    Example:
+        >>> from cae_lib.data import read_idx  # doctest: +SKIP
+        >>> images = read_idx("data/mnist/t10k-images-idx3-ubyte.gz")  # doctest: +SKIP
+        >>> images.shape  # doctest: +SKIP
+        (10000, 28, 28)
     """
     path = Path(path)
     return parse_idx(_read_bytes(path), source=str(path))
@@ -159,17 +156,12 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
 def write_idx(path: str | os.PathLike, array: np.ndarray) -> Path:
     """Write a uint8 array as an IDX file (gzip-compressed if the name ends in ``.gz``).
 
-    Parameters
-    ----------
-    path : str or os.PathLike
-        Destination file.
-    array : numpy.ndarray
-        Array of dtype uint8 with at least one dimension.
+    Args:
+        path: Destination file.
+        array: Array of dtype uint8 with at least one dimension.
 
-    Returns
-    -------
-    pathlib.Path
-        The path written.
+    Returns:
+        The path written, as a ``pathlib.Path``.
     """
     array = np.asarray(array)
     if array.dtype != np.uint8:
@@ -230,17 +222,13 @@ def _check_labels(labels: np.ndarray, path: Path, n_images: int, images_path: Pa
 def load_idx_folder(data_dir: str | os.PathLike, *, subfolder: str = "mnist"):
     """Load the four MNIST-style IDX files from a folder.
 
-    Parameters
-    ----------
-    data_dir : str or os.PathLike
-        Folder holding ``train-images-idx3-ubyte.gz`` and its three siblings
-        (``.gz`` or uncompressed), or a parent folder with them in ``subfolder``.
-    subfolder : str, optional
-        Sub-folder tried when ``data_dir`` holds no IDX files itself.
+    Args:
+        data_dir: Folder holding ``train-images-idx3-ubyte.gz`` and its three
+            siblings (``.gz`` or uncompressed), or a parent folder with them
+            in ``subfolder``.
+        subfolder: Sub-folder tried when ``data_dir`` holds no IDX files itself.
 
-    Returns
-    -------
-    tuple
+    Returns:
         ``(x_train, y_train), (x_test, y_test)`` as uint8 arrays.
     """
     folder = _resolve_folder(Path(data_dir).expanduser(), subfolder)
@@ -266,10 +254,7 @@ _OFFLINE_HELP = (
 
 
 def _load_with_keras():
-    from ._quiet import import_tensorflow_quietly
-
-    import_tensorflow_quietly()
-    import keras
+    from ._tf import keras
 
     try:
         (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
@@ -282,32 +267,27 @@ def _load_with_keras():
 def load_mnist(data_dir: str | os.PathLike | None = None):
     """Load MNIST as uint8 arrays: 60,000 training and 10,000 test digits.
 
-    Parameters
-    ----------
-    data_dir : str or os.PathLike, optional
-        Folder with the original IDX files (or its parent with an ``mnist/``
-        sub-folder). When omitted, the ``CAE_DATA_DIR`` environment variable
-        is used; when that is unset too, ``keras.datasets.mnist.load_data()``
-        downloads the data (cached in ``~/.keras/datasets``).
+    Args:
+        data_dir: Folder with the original IDX files (or its parent with an
+            ``mnist/`` sub-folder). When omitted, the ``CAE_DATA_DIR``
+            environment variable is used; when that is unset too,
+            ``keras.datasets.mnist.load_data()`` downloads the data (cached in
+            ``~/.keras/datasets``).
 
-    Returns
-    -------
-    tuple
+    Returns:
         ``(x_train, y_train), (x_test, y_test)``: images of shape
         ``(n, 28, 28)`` and labels of shape ``(n,)``, all uint8.
 
-    Raises
-    ------
-    DataNotFoundError
-        A file or the folder is missing, or no folder is set and the download fails.
-    DataFormatError
-        A file is corrupt, truncated, of the wrong type or shape.
+    Raises:
+        DataNotFoundError: A file or the folder is missing, or no folder is
+            set and the download fails.
+        DataFormatError: A file is corrupt, truncated, of the wrong type or shape.
 
-    Examples
-    --------
-    >>> (x_train, y_train), (x_test, y_test) = load_mnist("../shared/data/mnist")  # doctest: +SKIP
-    >>> x_train.shape, x_test.dtype  # doctest: +SKIP
-    ((60000, 28, 28), dtype('uint8'))
+    Example:
+        >>> from cae_lib.data import load_mnist  # doctest: +SKIP
+        >>> (x_train, y_train), (x_test, y_test) = load_mnist("../shared/data/mnist")  # doctest: +SKIP
+        >>> x_train.shape, x_test.dtype  # doctest: +SKIP
+        ((60000, 28, 28), dtype('uint8'))
     """
     folder = Path(data_dir) if data_dir is not None else config.data_dir_from_env()
     if folder is None:
@@ -318,24 +298,20 @@ def load_mnist(data_dir: str | os.PathLike | None = None):
 def load_fashion_mnist_test(data_dir: str | os.PathLike | None = None):
     """Load the 10,000 Fashion-MNIST test images and labels (uint8).
 
-    Parameters
-    ----------
-    data_dir : str or os.PathLike, optional
-        Folder holding ``t10k-images-idx3-ubyte.gz`` and ``t10k-labels-idx1-ubyte.gz``
-        of Fashion-MNIST, or a parent with a ``fashion-mnist/`` sub-folder.
-        When omitted, ``CAE_DATA_DIR`` is tried (its ``fashion-mnist/``
-        sub-folder, or a ``fashion-mnist`` folder beside it), then Keras'
-        downloader.
+    Args:
+        data_dir: Folder holding ``t10k-images-idx3-ubyte.gz`` and
+            ``t10k-labels-idx1-ubyte.gz`` of Fashion-MNIST, or a parent with a
+            ``fashion-mnist/`` sub-folder. When omitted, ``CAE_DATA_DIR`` is
+            tried (its ``fashion-mnist/`` sub-folder, or a ``fashion-mnist``
+            folder beside it), then Keras' downloader.
 
-    Returns
-    -------
-    tuple
+    Returns:
         ``(x_test, y_test)`` with shapes ``(10000, 28, 28)`` and ``(10000,)``.
     """
     if data_dir is None:
         env = config.data_dir_from_env()
         if env is None:
-            import keras
+            from ._tf import keras
 
             try:
                 return keras.datasets.fashion_mnist.load_data()[1]
@@ -368,24 +344,17 @@ def load_mnist_csv(path: str | os.PathLike):
     the other 784 are pixel values 0-255 in row-major order (Kaggle's
     ``train.csv``); with 784 columns there are no labels (Kaggle's ``test.csv``).
 
-    Parameters
-    ----------
-    path : str or os.PathLike
-        The CSV file.
+    Args:
+        path: The CSV file.
 
-    Returns
-    -------
-    tuple
+    Returns:
         ``(images, labels)``: uint8 arrays of shape ``(n, 28, 28)`` and
         ``(n,)``; ``labels`` is None for a file with no label column.
 
-    Raises
-    ------
-    DataNotFoundError
-        If the file does not exist.
-    DataFormatError
-        Empty file, rows with the wrong number of columns, values that are not
-        whole numbers in 0-255, or labels outside 0-9.
+    Raises:
+        DataNotFoundError: If the file does not exist.
+        DataFormatError: Empty file, rows with the wrong number of columns,
+            values that are not whole numbers in 0-255, or labels outside 0-9.
     """
     path = Path(path)
     if not path.is_file():
@@ -435,19 +404,18 @@ def load_mnist_csv(path: str | os.PathLike):
 def save_mnist_csv(path: str | os.PathLike, images: np.ndarray, labels: np.ndarray | None = None):
     """Write digits in Kaggle's CSV layout (the inverse of :func:`load_mnist_csv`).
 
-    Parameters
-    ----------
-    path : str or os.PathLike
-        Destination file.
-    images : numpy.ndarray
-        uint8 array of shape ``(n, 28, 28)``.
-    labels : numpy.ndarray, optional
-        Labels of shape ``(n,)``; omitted, the file has pixel columns only.
+    Args:
+        path: Destination file.
+        images: uint8 array of shape ``(n, 28, 28)``.
+        labels: Labels of shape ``(n,)``; omitted, the file has pixel columns only.
+
+    Returns:
+        The path written, as a ``pathlib.Path``.
     """
     images = np.asarray(images)
     if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE):
         raise ValueError(
-            f"images must be uint8 of shape (n, 28, 28). Received: dtype={images.dtype}, shape={images.shape}"
+            f"images must be uint8 of shape (n, {IMAGE_SIZE}, {IMAGE_SIZE}). Received: dtype={images.dtype}, shape={images.shape}"
         )
     table = images.reshape(len(images), NUM_PIXELS).astype(np.int64)
     header = [f"pixel{i}" for i in range(NUM_PIXELS)]
@@ -464,34 +432,13 @@ def save_mnist_csv(path: str | os.PathLike, images: np.ndarray, labels: np.ndarr
 # --------------------------------------------------------------------------- arrays
 
 
-def to_float(images: np.ndarray) -> np.ndarray:
-    """Scale uint8 images to float32 in [0, 1] with a trailing channel axis.
-
-    ``(n, 28, 28)`` uint8 becomes ``(n, 28, 28, 1)`` float32 (``x / 255``),
-    the form the models take.
-    """
-    images = np.asarray(images)
-    if images.dtype != np.uint8:
-        raise ValueError(f"to_float expects uint8 images. Received: dtype={images.dtype}")
-    if images.ndim < 2 or images.shape[-2:] != (IMAGE_SIZE, IMAGE_SIZE):
-        raise ValueError(f"to_float expects images of shape (..., 28, 28). Received: shape={images.shape}")
-    return (images.astype(np.float32) / 255.0)[..., np.newaxis]
-
-
-def to_uint8(images: np.ndarray) -> np.ndarray:
-    """Turn float images in [0, 1] (any trailing channel axis of size 1) back to uint8 pixels."""
-    images = np.asarray(images, dtype=np.float32)
-    if images.ndim >= 3 and images.shape[-1] == 1:
-        images = images[..., 0]
-    return np.clip(np.rint(images * 255.0), 0, 255).astype(np.uint8)
-
-
 def load_mnist_float(data_dir: str | os.PathLike | None = None):
     """Load MNIST as float32 in [0, 1] with a channel axis, plus the labels.
 
-    Returns
-    -------
-    tuple
+    Args:
+        data_dir: As for :func:`load_mnist`.
+
+    Returns:
         ``(x_train, y_train), (x_test, y_test)`` with images of shape
         ``(n, 28, 28, 1)`` float32 and uint8 labels.
     """

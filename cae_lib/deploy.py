@@ -24,12 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ._quiet import import_tensorflow_quietly, quiet_stderr
-
-import_tensorflow_quietly()
-
-import keras
-import tensorflow as tf
+from ._tf import captured_stderr, keras, tf
+from .files import atomic_output
 
 
 def size_on_disk(path: str | os.PathLike) -> int:
@@ -67,16 +63,10 @@ def save_keras(model: keras.Model, path: str | os.PathLike, *, half_precision: b
     if path.suffix != ".keras":
         raise ValueError(f"a Keras model file must end in .keras. Received: path={str(path)!r}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    if not half_precision:
-        model.save(path)
-        return path
-    partial = path.with_name(path.name + ".partial.keras")
-    try:
+    with atomic_output(path) as partial:  # an existing file is only replaced by a complete one
         model.save(partial)
-        _store_exact_float16(partial)
-        os.replace(partial, path)  # an existing file is only replaced by a complete one
-    finally:
-        partial.unlink(missing_ok=True)
+        if half_precision:
+            _store_exact_float16(partial)
     return path
 
 
@@ -89,7 +79,7 @@ def round_to_half_precision(model: keras.Model) -> keras.Model:
     bytes without further loss. The rounding error (a relative 2**-11 at
     most) changes a trained autoencoder's reconstructions by far less than
     0.01 dB PSNR. Round a codec's networks *before* fitting its prior
-    (:func:`cae_lib.models.attach_prior`): the prior's fingerprint covers
+    (:func:`cae_lib.codec.attach_prior`): the prior's fingerprint covers
     their weights.
 
     Args:
@@ -192,7 +182,7 @@ def export_tflite(saved_model_dir: str | os.PathLike, *, optimize: bool = False)
     converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model_dir))
     if optimize:
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    with quiet_stderr():  # the converter logs its MLIR passes to stderr
+    with captured_stderr():  # the converter logs its MLIR passes to stderr
         return converter.convert()
 
 
@@ -238,7 +228,7 @@ class TFLiteRunner:
     def __call__(self, inputs) -> np.ndarray:
         if self._quiet_first_call:  # the first run prints "INFO: Created TensorFlow Lite XNNPACK delegate"
             self._quiet_first_call = False
-            with quiet_stderr():
+            with captured_stderr():
                 return self._run(inputs)
         return self._run(inputs)
 

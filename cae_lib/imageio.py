@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .images import IMAGE_SIZE, image_batch, to_uint8
+
 
 class ImageReadError(ValueError):
     """An input file cannot be read as a digit."""
@@ -20,18 +22,34 @@ def image_to_digit(image, *, invert: str = "auto") -> tuple[np.ndarray, list[str
     digits are light on a dark background; with ``invert="auto"`` an image
     whose border is mostly light (ink on paper) is inverted.
 
-    Parameters
-    ----------
-    image : PIL.Image.Image
-    invert : {"auto", "yes", "no"}
+    Args:
+        image: A ``PIL.Image.Image``.
+        invert: ``"auto"``, ``"yes"`` or ``"no"``.
 
-    Returns
-    -------
-    digit : numpy.ndarray
-        uint8 array of shape (28, 28).
-    notes : list of str
-        What was changed, in words (empty when the image was already a 28x28
-        grayscale digit).
+    Returns:
+        ``(digit, notes)``: ``digit`` a uint8 array of shape (28, 28);
+        ``notes`` a list of str saying what was changed, in words (empty when
+        the image was already a 28x28 grayscale digit).
+
+    Raises:
+        ValueError: If ``invert`` is not one of the three values above.
+
+    Example:
+        A dark stroke on a white RGB page, wider than high:
+
+        >>> from PIL import Image, ImageDraw
+        >>> from cae_lib.imageio import image_to_digit
+        >>> page = Image.new("RGB", (56, 40), "white")
+        >>> ImageDraw.Draw(page).line([(28, 5), (28, 35)], fill="black", width=4)
+        >>> digit, notes = image_to_digit(page)
+        >>> digit.shape, digit.dtype, int(digit[0, 0]), int(digit.max())
+        ((28, 28), dtype('uint8'), 0, 255)
+        >>> for note in notes:
+        ...     print(note)
+        RGB -> grayscale
+        inverted (dark digit on light background)
+        padded 56x40 to a square
+        resized 56x56 -> 28x28
     """
     from PIL import Image, ImageOps
 
@@ -52,7 +70,7 @@ def image_to_digit(image, *, invert: str = "auto") -> tuple[np.ndarray, list[str
         image = ImageOps.invert(image)
         notes.append("inverted (dark digit on light background)")
     width, height = image.size
-    if (width, height) != (28, 28):
+    if (width, height) != (IMAGE_SIZE, IMAGE_SIZE):
         if width != height:
             side = max(width, height)
             fill = int(np.median(np.asarray(image)[0]))
@@ -60,7 +78,7 @@ def image_to_digit(image, *, invert: str = "auto") -> tuple[np.ndarray, list[str
             square.paste(image, ((side - width) // 2, (side - height) // 2))
             image = square
             notes.append(f"padded {width}x{height} to a square")
-        image = image.resize((28, 28), Image.Resampling.LANCZOS)
+        image = image.resize((IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.LANCZOS)
         notes.append(f"resized {max(width, height)}x{max(width, height)} -> 28x28")
     return np.asarray(image, dtype=np.uint8).copy(), notes
 
@@ -72,19 +90,18 @@ def read_digits(path: str | os.PathLike, *, invert: str = "auto") -> tuple[np.nd
     uint8 pixels or floats in [0, 1]; any other file is opened with Pillow
     (PNG, JPEG, ...) and converted by :func:`image_to_digit`.
 
-    Returns
-    -------
-    digits : numpy.ndarray
-        uint8 ``(n, 28, 28)``.
-    notes : list of str
-        Conversions applied, for telling the user.
+    Args:
+        path: The file to read.
+        invert: As for :func:`image_to_digit` (images only, not ``.npy``).
 
-    Raises
-    ------
-    FileNotFoundError
-        The file does not exist.
-    ImageReadError
-        The file is not a readable image or holds arrays of the wrong shape or type.
+    Returns:
+        ``(digits, notes)``: ``digits`` uint8 ``(n, 28, 28)``; ``notes`` a
+        list of str, the conversions applied, for telling the user.
+
+    Raises:
+        FileNotFoundError: The file does not exist.
+        ImageReadError: The file is not a readable image or holds arrays of
+            the wrong shape or type.
     """
     from PIL import Image, UnidentifiedImageError
 
@@ -92,21 +109,15 @@ def read_digits(path: str | os.PathLike, *, invert: str = "auto") -> tuple[np.nd
     if not path.is_file():
         raise FileNotFoundError(f"{path}: file not found")
     if path.suffix.lower() == ".npy":
-        try:
-            array = np.load(path, allow_pickle=False)
-        except (ValueError, OSError, EOFError) as exc:
-            raise ImageReadError(f"{path}: not a readable .npy file ({exc})") from None
-        if array.ndim == 4 and array.shape[-1] == 1:
-            array = array[..., 0]
-        if array.ndim == 2:
-            array = array[np.newaxis]
-        if array.ndim != 3 or array.shape[1:] != (28, 28):
-            raise ImageReadError(f"{path}: expected arrays of shape (n, 28, 28), found {array.shape}")
-        if array.dtype == np.uint8:
-            return array, []
-        if np.issubdtype(array.dtype, np.floating) and array.size and 0 <= array.min() and array.max() <= 1:
-            return np.clip(np.rint(array * 255), 0, 255).astype(np.uint8), ["float [0, 1] -> uint8"]
-        raise ImageReadError(f"{path}: expected uint8 pixels or floats in [0, 1], found dtype {array.dtype}")
+        try:  # memory-mapped: a header is checked against the file's real size before anything is read
+            array = np.load(path, mmap_mode="r", allow_pickle=False)
+            batch = image_batch(array, name="the array")
+            digits = np.array(batch[..., 0])
+        except (TypeError, ValueError, OSError, EOFError) as exc:
+            raise ImageReadError(f"{path}: not a .npy file of digits ({exc})") from None
+        if digits.dtype == np.uint8:
+            return digits, []
+        return to_uint8(digits), ["float [0, 1] -> uint8"]
     try:
         with Image.open(path) as image:
             image.load()
@@ -119,7 +130,14 @@ def read_digits(path: str | os.PathLike, *, invert: str = "auto") -> tuple[np.nd
 
 
 def write_png(path: str | os.PathLike, digit: np.ndarray) -> Path:
-    """Write one uint8 digit ``(28, 28)`` as an 8-bit grayscale PNG."""
+    """Write one uint8 digit ``(28, 28)`` as an 8-bit grayscale PNG.
+
+    Returns:
+        The path written, as a ``pathlib.Path``.
+
+    Raises:
+        ValueError: If ``digit`` is not a 2-D uint8 array.
+    """
     from PIL import Image
 
     digit = np.asarray(digit)

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from ._quiet import import_tensorflow_quietly
-
-import_tensorflow_quietly()
-
-import keras
 import numpy as np
+
+from ._tf import keras
 
 FINGERPRINT_BYTES = 16
 

@@ -14,28 +14,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._quiet import import_tensorflow_quietly
-
-import_tensorflow_quietly()
-
-import tensorflow as tf
+from ._tf import tf
+from .images import image_batch
 
 
 def _as_batch(images, name: str) -> np.ndarray:
-    arr = np.asarray(images)
-    if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.number)):
-        raise TypeError(f"`{name}` must hold numbers. Received: dtype={arr.dtype}")
-    if arr.ndim == 2:  # one image, no channel axis
-        arr = arr[np.newaxis, ..., np.newaxis]
-    elif arr.ndim == 3 and arr.shape[-1] in (1, 3):  # one image with a channel axis (H, W, C)
-        arr = arr[np.newaxis]
-    elif arr.ndim == 3:  # a batch without channel axis
-        arr = arr[..., np.newaxis]
-    elif arr.ndim != 4:
-        raise ValueError(
-            f"`{name}` must be (H, W), (H, W, C), (N, H, W) or (N, H, W, C). Received: shape={arr.shape}"
-        )
-    return arr.astype(np.float32)
+    """Any image or batch, of any size, with 1 or 3 channels, as float32 ``(N, H, W, C)``."""
+    return image_batch(images, name=name, size=None, channels=(1, 3), unit_range=False).astype(np.float32)
 
 
 def _pair(image_true, image_test):
@@ -76,20 +61,32 @@ def psnr(image_true, image_test, *, data_range: float) -> np.ndarray:
     ``PSNR = 10 * log10(data_range**2 / MSE)`` computed per image by
     ``tf.image.psnr``.
 
-    Parameters
-    ----------
-    image_true, image_test : array_like
-        One image ``(H, W)`` / ``(H, W, C)`` with C = 1 or 3, or a batch
-        ``(N, H, W)`` / ``(N, H, W, C)``.
-    data_range : float
-        Distance between the smallest and largest possible pixel value:
-        1.0 for images in [0, 1], 255 for uint8.
+    Args:
+        image_true: One image ``(H, W)`` / ``(H, W, C)`` with C = 1 or 3, or a
+            batch ``(N, H, W)`` / ``(N, H, W, C)``.
+        image_test: Same shape as ``image_true``.
+        data_range: Distance between the smallest and largest possible pixel
+            value: 1.0 for images in [0, 1], 255 for uint8.
 
-    Returns
-    -------
-    numpy.ndarray
-        float array of shape ``(N,)`` (``(1,)`` for one image). Identical
-        images give ``inf``.
+    Returns:
+        A float numpy array of shape ``(N,)`` (``(1,)`` for one image).
+        Identical images give ``inf``.
+
+    Raises:
+        TypeError: If an input does not hold numbers.
+        ValueError: If the shapes differ or are not one of those above, or
+            ``data_range`` is not a positive number.
+
+    Example:
+        An error of 0.1 on every pixel of a [0, 1] image: MSE 0.01, 20 dB.
+
+        >>> import numpy as np
+        >>> from cae_lib import metrics
+        >>> original = np.zeros((28, 28), np.float32)
+        >>> metrics.psnr(original, original + 0.1, data_range=1.0).round(2)
+        array([20.], dtype=float32)
+        >>> metrics.psnr(original, original, data_range=1.0)
+        array([inf], dtype=float32)
     """
     a, b = _pair(image_true, image_test)
     return _in_chunks(tf.image.psnr, a, b, _check_range(data_range))
@@ -98,17 +95,24 @@ def psnr(image_true, image_test, *, data_range: float) -> np.ndarray:
 def ssim(image_true, image_test, *, data_range: float) -> np.ndarray:
     """Structural similarity of each image (``tf.image.ssim``, 11x11 Gaussian window).
 
-    Parameters
-    ----------
-    image_true, image_test : array_like
-        As for :func:`psnr`; images must be at least 11x11.
-    data_range : float
-        As for :func:`psnr`.
+    Args:
+        image_true: As for :func:`psnr`; images must be at least 11x11.
+        image_test: Same shape as ``image_true``.
+        data_range: As for :func:`psnr`.
 
-    Returns
-    -------
-    numpy.ndarray
-        float array of shape ``(N,)``, 1.0 for identical images.
+    Returns:
+        A float numpy array of shape ``(N,)``, 1.0 for identical images.
+
+    Raises:
+        TypeError: If an input does not hold numbers.
+        ValueError: As for :func:`psnr`, or if the images are smaller than 11x11.
+
+    Example:
+        >>> import numpy as np
+        >>> from cae_lib import metrics
+        >>> digits = np.random.default_rng(0).integers(0, 256, (2, 28, 28), dtype=np.uint8)
+        >>> metrics.ssim(digits, digits, data_range=255)
+        array([1., 1.], dtype=float32)
     """
     a, b = _pair(image_true, image_test)
     if min(a.shape[1:3]) < 11:
@@ -119,7 +123,24 @@ def ssim(image_true, image_test, *, data_range: float) -> np.ndarray:
 def mean_psnr(image_true, image_test, *, data_range: float) -> float:
     """Mean of the per-image PSNRs (dB), ignoring images reconstructed exactly (PSNR = inf).
 
-    Returns ``inf`` when every image is reconstructed exactly.
+    Args:
+        image_true, image_test, data_range: As for :func:`psnr`.
+
+    Returns:
+        The mean as a float; ``inf`` when every image is reconstructed exactly.
+
+    Example:
+        The first image is reconstructed exactly and does not count:
+
+        >>> import numpy as np
+        >>> from cae_lib import metrics
+        >>> originals = np.zeros((2, 28, 28), np.float32)
+        >>> decoded = originals.copy()
+        >>> decoded[1] += 0.1
+        >>> metrics.psnr(originals, decoded, data_range=1.0).round(2)
+        array([inf, 20.], dtype=float32)
+        >>> round(metrics.mean_psnr(originals, decoded, data_range=1.0), 2)
+        20.0
     """
     values = psnr(image_true, image_test, data_range=data_range)
     finite = values[np.isfinite(values)]
@@ -127,5 +148,9 @@ def mean_psnr(image_true, image_test, *, data_range: float) -> float:
 
 
 def mean_ssim(image_true, image_test, *, data_range: float) -> float:
-    """Mean of the per-image SSIMs."""
+    """Mean of the per-image SSIMs, as a float.
+
+    Args:
+        image_true, image_test, data_range: As for :func:`ssim`.
+    """
     return float(ssim(image_true, image_test, data_range=data_range).mean())

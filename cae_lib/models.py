@@ -21,28 +21,32 @@ autoencoder joins them and exposes both as nested models.
 
 from __future__ import annotations
 
-from ._quiet import import_tensorflow_quietly
+import itertools
 
-import_tensorflow_quietly()
+from ._tf import keras
+from .config import DEFAULT_LATENT_DIM
+from .images import IMAGE_SHAPE, NUM_PIXELS
+from .layers import LatentPrior  # noqa: F401 (registered for deserialisation: saved codec models load)
 
-import keras
+layers = keras.layers
 
-from .layers import LatentPrior  # registered for deserialisation: saved codec models load
-
-IMAGE_SHAPE = (28, 28, 1)
-"""Shape of one MNIST image as the models see it (height, width, channels)."""
-
-DEFAULT_LATENT_DIM = 28
 DEFAULT_FILTERS = 16
 DEFAULT_HIDDEN_UNITS = 256
 
 
 def _initializers(seed):
     """Yield a fresh, seeded Glorot initializer per layer (None: unseeded)."""
-    k = 0
-    while True:
+    for k in itertools.count():
         yield keras.initializers.GlorotUniform(seed=None if seed is None else seed * 1000 + k)
-        k += 1
+
+
+def _seeded(layer_class, initializers, **defaults):
+    """``layer_class`` with ``defaults`` filled in and the next seeded initializer for each new layer."""
+
+    def make(*args, **kwargs):
+        return layer_class(*args, kernel_initializer=next(initializers), **defaults, **kwargs)
+
+    return make
 
 
 def _l2(weight_decay: float):
@@ -98,47 +102,21 @@ def build_encoder(
     reg = _l2(weight_decay)
     if not (isinstance(latent_l1, (int, float)) and latent_l1 >= 0):
         raise ValueError(f"`latent_l1` must be a number >= 0. Received: latent_l1={latent_l1!r}")
-    inputs = keras.Input(shape=IMAGE_SHAPE, name="image")
-    x = keras.layers.Conv2D(
-        filters,
-        3,
-        strides=2,
-        padding="same",
-        name="conv1",
-        kernel_initializer=next(init),
-        kernel_regularizer=reg,
-    )(inputs)
-    x = keras.layers.ReLU(name="relu")(x)
-    x = keras.layers.Conv2D(
-        2 * filters,
-        3,
-        strides=2,
-        padding="same",
-        activation="relu",
-        name="conv2",
-        kernel_initializer=next(init),
-        kernel_regularizer=reg,
-    )(x)
-    x = keras.layers.Conv2D(
-        filters,
-        3,
-        padding="same",
-        activation="relu",
-        name="conv3",
-        kernel_initializer=next(init),
-        kernel_regularizer=reg,
-    )(x)
-    x = keras.layers.Flatten(name="flatten")(x)
-    x = keras.layers.Dense(
-        hidden_units, activation="relu", name="dense1", kernel_initializer=next(init), kernel_regularizer=reg
-    )(x)
-    latent = keras.layers.Dense(
-        latent_dim,
-        name="latent",
-        kernel_initializer=next(init),
-        kernel_regularizer=reg,
-        activity_regularizer=keras.regularizers.L1(latent_l1) if latent_l1 else None,
-    )(x)
+    conv = _seeded(layers.Conv2D, init, kernel_size=3, padding="same", kernel_regularizer=reg)
+    dense = _seeded(layers.Dense, init, kernel_regularizer=reg)
+    sparsity = keras.regularizers.L1(latent_l1) if latent_l1 else None
+
+    # Output shape of each layer, with the default widths, on the right.
+    # fmt: off
+    inputs = keras.Input(shape=IMAGE_SHAPE, name="image")                           # 28x28x1
+    x = conv(filters, strides=2, name="conv1")(inputs)                              # 14x14x16
+    x = layers.ReLU(name="relu")(x)
+    x = conv(2 * filters, strides=2, activation="relu", name="conv2")(x)            # 7x7x32
+    x = conv(filters, activation="relu", name="conv3")(x)                           # 7x7x16
+    x = layers.Flatten(name="flatten")(x)                                           # 784
+    x = dense(hidden_units, activation="relu", name="dense1")(x)                    # 256
+    latent = dense(latent_dim, activity_regularizer=sparsity, name="latent")(x)     # latent_dim
+    # fmt: on
     return keras.Model(inputs, latent, name=name)
 
 
@@ -176,47 +154,23 @@ def build_decoder(
     _check_positive_int("hidden_units", hidden_units)
     init = _initializers(seed)
     reg = _l2(weight_decay)
-    inputs = keras.Input(shape=(latent_dim,), name="latent")
-    x = keras.layers.Dense(
-        hidden_units, activation="relu", name="dense1", kernel_initializer=next(init), kernel_regularizer=reg
-    )(inputs)
-    x = keras.layers.Dense(
-        7 * 7 * filters,
-        activation="relu",
-        name="dense2",
-        kernel_initializer=next(init),
-        kernel_regularizer=reg,
-    )(x)
-    x = keras.layers.Reshape((7, 7, filters), name="unflatten")(x)
-    x = keras.layers.Conv2DTranspose(
-        2 * filters,
-        3,
-        strides=2,
-        padding="same",
-        activation="relu",
-        name="deconv1",
-        kernel_initializer=next(init),
-        kernel_regularizer=reg,
-    )(x)
-    x = keras.layers.Conv2DTranspose(
-        filters,
-        3,
-        strides=2,
-        padding="same",
-        name="deconv2",
-        kernel_initializer=next(init),
-        kernel_regularizer=reg,
-    )(x)
-    x = keras.layers.ReLU(name="relu")(x)
-    outputs = keras.layers.Conv2D(
-        1,
-        3,
-        padding="same",
-        activation="sigmoid",
-        name="pixels",
-        kernel_initializer=next(init),
-        kernel_regularizer=reg,
-    )(x)
+    dense = _seeded(layers.Dense, init, kernel_regularizer=reg)
+    deconv = _seeded(
+        layers.Conv2DTranspose, init, kernel_size=3, strides=2, padding="same", kernel_regularizer=reg
+    )
+    conv = _seeded(layers.Conv2D, init, kernel_size=3, padding="same", kernel_regularizer=reg)
+
+    # Output shape of each layer, with the default widths, on the right.
+    # fmt: off
+    inputs = keras.Input(shape=(latent_dim,), name="latent")                        # latent_dim
+    x = dense(hidden_units, activation="relu", name="dense1")(inputs)               # 256
+    x = dense(7 * 7 * filters, activation="relu", name="dense2")(x)                 # 784
+    x = layers.Reshape((7, 7, filters), name="unflatten")(x)                        # 7x7x16
+    x = deconv(2 * filters, activation="relu", name="deconv1")(x)                   # 14x14x32
+    x = deconv(filters, name="deconv2")(x)                                          # 28x28x16
+    x = layers.ReLU(name="relu")(x)
+    outputs = conv(1, activation="sigmoid", name="pixels")(x)                       # 28x28x1
+    # fmt: on
     return keras.Model(inputs, outputs, name=name)
 
 
@@ -288,69 +242,6 @@ def latent_dim_of(autoencoder: keras.Model) -> int:
     return int(encoder_of(autoencoder).output_shape[-1])
 
 
-def attach_prior(autoencoder: keras.Model, x_train, *, decorrelate: bool = True, batch_size: int = 1000):
-    """Return a codec-ready model: encoder -> :class:`~cae_lib.layers.LatentPrior` -> decoder.
-
-    The prior is fitted on the encoder's latents of ``x_train``. The returned
-    model shares the encoder and decoder (and so their weights) with
-    ``autoencoder``; saved as one ``.keras`` file it carries all three parts.
-
-    Args:
-        autoencoder: A trained model from :func:`build_autoencoder`, or a
-            codec model whose prior should be refitted.
-        x_train: float32 training images ``(n, 28, 28, 1)`` to fit the prior on.
-        decorrelate: Rotate latents onto their principal axes before coding
-            (see :class:`~cae_lib.layers.LatentPrior`).
-        batch_size: Batch size for computing the latents.
-
-    Returns:
-        A ``keras.Model`` named ``"codec_model"`` with layers ``encoder``,
-        ``prior`` and ``decoder``.
-    """
-    from .codec import weights_digest
-    from .training import predict_in_batches
-
-    encoder, decoder = encoder_of(autoencoder), decoder_of(autoencoder)
-    prior = LatentPrior(decorrelate=decorrelate, name="prior")
-    prior.fit(predict_in_batches(encoder, x_train, batch_size=batch_size))
-    prior.set_fingerprint(weights_digest(encoder), weights_digest(decoder))
-    inputs = keras.Input(shape=IMAGE_SHAPE, name="image")
-    outputs = decoder(prior(encoder(inputs)))
-    return keras.Model(inputs, outputs, name="codec_model")
-
-
-def sender_of(codec_model: keras.Model) -> keras.Model:
-    """The sender's half of a codec model: image -> encoder -> prior (latent out).
-
-    Saved on its own it holds the encoder and the prior, all that
-    :func:`cae_lib.codec.compress` needs; it cannot decode.
-    """
-    encoder, prior = encoder_of(codec_model), prior_of(codec_model)
-    inputs = keras.Input(shape=IMAGE_SHAPE, name="image")
-    return keras.Model(inputs, prior(encoder(inputs)), name="sender")
-
-
-def receiver_of(codec_model: keras.Model) -> keras.Model:
-    """The receiver's half of a codec model: latent -> prior -> decoder (image out).
-
-    Saved on its own it holds the prior and the decoder, all that
-    :func:`cae_lib.codec.decompress` needs; it cannot encode.
-    """
-    prior, decoder = prior_of(codec_model), decoder_of(codec_model)
-    inputs = keras.Input(shape=(prior.loc.shape[0],), name="latent")
-    return keras.Model(inputs, decoder(prior(inputs)), name="receiver")
-
-
-def prior_of(model: keras.Model):
-    """Return the :class:`~cae_lib.layers.LatentPrior` of a model from :func:`attach_prior`."""
-    try:
-        return model.get_layer("prior")
-    except ValueError:
-        raise ValueError(
-            f"Model {model.name!r} has no latent prior; build it with cae_lib.models.attach_prior."
-        ) from None
-
-
 def build_pca_autoencoder(x_train, n_components: int, *, name: str = "pca_autoencoder") -> keras.Model:
     """PCA as an autoencoder with the same interface as :func:`build_autoencoder`.
 
@@ -383,16 +274,16 @@ def build_pca_autoencoder(x_train, n_components: int, *, name: str = "pca_autoen
     components = eigenvectors[:, np.argsort(eigenvalues)[::-1][:n_components]]  # (784, k)
 
     inputs = keras.Input(shape=IMAGE_SHAPE, name="image")
-    x = keras.layers.Flatten(name="flatten")(inputs)
-    project = keras.layers.Dense(n_components, name="latent")
+    x = layers.Flatten(name="flatten")(inputs)
+    project = layers.Dense(n_components, name="latent")
     latent = project(x)
     encoder = keras.Model(inputs, latent, name="encoder")
     project.set_weights([components.astype("float32"), (-mean @ components).astype("float32")])
 
     latent_in = keras.Input(shape=(n_components,), name="latent")
-    back = keras.layers.Dense(784, name="reconstruct")
-    y = keras.layers.ReLU(max_value=1.0, name="clip")(back(latent_in))
-    outputs = keras.layers.Reshape(IMAGE_SHAPE, name="unflatten")(y)
+    back = layers.Dense(NUM_PIXELS, name="reconstruct")
+    y = layers.ReLU(max_value=1.0, name="clip")(back(latent_in))
+    outputs = layers.Reshape(IMAGE_SHAPE, name="unflatten")(y)
     decoder = keras.Model(latent_in, outputs, name="decoder")
     back.set_weights([components.T.astype("float32"), mean.astype("float32")])
 
@@ -412,13 +303,13 @@ def build_digit_classifier(*, seed: int | None = 0, name: str = "digit_classifie
     """
     init = _initializers(seed)
     inputs = keras.Input(shape=IMAGE_SHAPE, name="image")
-    x = keras.layers.Conv2D(32, 3, activation="relu", kernel_initializer=next(init))(inputs)
-    x = keras.layers.MaxPooling2D()(x)
-    x = keras.layers.Conv2D(64, 3, activation="relu", kernel_initializer=next(init))(x)
-    x = keras.layers.MaxPooling2D()(x)
-    x = keras.layers.Flatten()(x)
-    x = keras.layers.Dropout(0.3, seed=seed)(x)
-    outputs = keras.layers.Dense(10, activation="softmax", kernel_initializer=next(init))(x)
+    x = layers.Conv2D(32, 3, activation="relu", kernel_initializer=next(init))(inputs)
+    x = layers.MaxPooling2D()(x)
+    x = layers.Conv2D(64, 3, activation="relu", kernel_initializer=next(init))(x)
+    x = layers.MaxPooling2D()(x)
+    x = layers.Flatten()(x)
+    x = layers.Dropout(0.3, seed=seed)(x)
+    outputs = layers.Dense(10, activation="softmax", kernel_initializer=next(init))(x)
     return keras.Model(inputs, outputs, name=name)
 
 

@@ -16,20 +16,16 @@ def show_digits(
 ):
     """Show images in a grid, one small panel each, with optional titles.
 
-    Parameters
-    ----------
-    images : array_like
-        ``(n, 28, 28)`` or ``(n, 28, 28, 1)``, uint8 or float.
-    titles : sequence of str, optional
-        One title per image.
-    ncols : int, optional
-        Panels per row.
-    size : float, optional
-        Side of one panel in inches.
+    Args:
+        images: ``(n, 28, 28)`` or ``(n, 28, 28, 1)``, uint8 or float.
+        titles: Optional sequence of str, one title per image.
+        ncols: Panels per row.
+        size: Side of one panel in inches.
+        cmap: Matplotlib colour map.
+        suptitle: Optional title above the whole grid.
 
-    Returns
-    -------
-    matplotlib.figure.Figure
+    Returns:
+        The ``matplotlib.figure.Figure``.
     """
     images = [_squeeze(im) for im in images]
     n = len(images)
@@ -54,9 +50,15 @@ def show_digits(
 def show_digits_by_class(images, labels, *, per_class: int = 8, class_names=None, size: float = 1.0):
     """Show the first ``per_class`` images of each class, one row per class.
 
-    Returns
-    -------
-    matplotlib.figure.Figure
+    Args:
+        images: ``(n, 28, 28)`` or ``(n, 28, 28, 1)``.
+        labels: The class of each image, ``(n,)``.
+        per_class: Images shown per class.
+        class_names: Optional names indexed by class (default: the class number).
+        size: Side of one panel in inches.
+
+    Returns:
+        The ``matplotlib.figure.Figure``.
     """
     labels = np.asarray(labels)
     classes = np.unique(labels)
@@ -79,10 +81,12 @@ def show_digits_by_class(images, labels, *, per_class: int = 8, class_names=None
 def plot_class_balance(labels_by_split: dict, *, ax=None):
     """Bar chart of each class's share of the images (%), one group of bars per split.
 
-    Parameters
-    ----------
-    labels_by_split : dict
-        ``{"train": y_train, "test": y_test}``.
+    Args:
+        labels_by_split: ``{"train": y_train, "test": y_test}``.
+        ax: Matplotlib axes to draw on (default: a new figure).
+
+    Returns:
+        The axes.
     """
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 3))
@@ -102,7 +106,7 @@ def plot_class_balance(labels_by_split: dict, *, ax=None):
 
 
 def plot_pixel_histogram(images, *, ax=None, log: bool = True):
-    """Histogram of all pixel values (256 bins for uint8 images)."""
+    """Histogram of all pixel values (256 bins for uint8 images); returns the axes."""
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 3))
     values = np.asarray(images).ravel()
@@ -116,7 +120,7 @@ def plot_pixel_histogram(images, *, ax=None, log: bool = True):
 
 
 def plot_history(history, *, ax=None):
-    """Plot training (and validation) loss per epoch from a Keras History."""
+    """Plot training (and validation) loss per epoch from a Keras History; returns the axes."""
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3))
     hist = history.history if hasattr(history, "history") else history
@@ -133,19 +137,17 @@ def plot_history(history, *, ax=None):
 def show_image_grid(rows, *, row_labels=None, col_labels=None, cmap="gray", symmetric=False, size=1.3):
     """Show a table of images: ``rows[i][j]`` in row i, column j.
 
-    Parameters
-    ----------
-    rows : sequence of sequences of array_like
-        Each image ``(H, W)`` or ``(H, W, 1)``.
-    row_labels, col_labels : sequence of str, optional
-    cmap : str, optional
-        Colour map; with ``symmetric=True`` each image is scaled to
-        ``[-m, m]`` (``m`` its largest absolute value), for signed maps such
-        as filter responses or errors.
+    Args:
+        rows: Sequence of sequences of images, each ``(H, W)`` or ``(H, W, 1)``.
+        row_labels: Optional sequence of str, one label per row.
+        col_labels: Optional sequence of str, one label per column.
+        cmap: Colour map.
+        symmetric: Scale each image to ``[-m, m]`` (``m`` its largest
+            absolute value), for signed maps such as filter responses or errors.
+        size: Side of one panel in inches.
 
-    Returns
-    -------
-    matplotlib.figure.Figure
+    Returns:
+        The ``matplotlib.figure.Figure``.
     """
     nrows, ncols = len(rows), max(len(r) for r in rows)
     fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * size), squeeze=False)

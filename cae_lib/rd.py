@@ -22,33 +22,54 @@ from . import codec, metrics
 
 @dataclass(frozen=True)
 class RDPoint:
-    """One setting of one method: real size and quality on a set of digits."""
+    """One setting of one method: real size and quality on a set of digits.
+
+    Attributes:
+        method: The method's name, e.g. ``"cae"``, ``"JPEG"`` or ``"PNG"``.
+        setting: The setting in words, e.g. ``"quality 50"`` or ``"step 1"``.
+        bytes_per_image: Real bytes per digit; for the codec, of one file
+            holding all the digits.
+        single_file_bytes: Mean size of a file holding one digit, header included.
+        mean_psnr_db: Mean PSNR in dB (:func:`cae_lib.metrics.mean_psnr`).
+        mean_ssim: Mean SSIM (:func:`cae_lib.metrics.mean_ssim`).
+        ideal_bytes_per_image: Codec only: ideal code length under the prior,
+            plus the header, per digit.
+        seconds: Wall time of encoding and decoding the digits (NaN: not measured).
+    """
 
     method: str
     setting: str
     bytes_per_image: float
-    """Real bytes per digit; for the codec, of one file holding all the digits."""
     single_file_bytes: float
-    """Mean size of a file holding one digit, header included."""
     mean_psnr_db: float
     mean_ssim: float
     ideal_bytes_per_image: float = float("nan")
-    """Codec only: ideal code length under the prior, plus the header, per digit."""
     seconds: float = float("nan")
 
     def as_dict(self) -> dict:
+        """The fields as a plain dict (e.g. for JSON)."""
         return asdict(self)
 
 
 def pillow_round_trip(images: np.ndarray, fmt: str, **params) -> tuple[np.ndarray, np.ndarray]:
     """Save each uint8 digit as its own file with Pillow, read it back.
 
-    Returns
-    -------
-    decoded : numpy.ndarray
-        uint8 ``(n, 28, 28)``.
-    sizes : numpy.ndarray
-        Length in bytes of each file.
+    Args:
+        images: uint8 digits ``(n, H, W)``.
+        fmt: A Pillow format name (``"PNG"``, ``"JPEG"``, ``"WEBP"``, ...).
+        **params: Passed to ``Image.save`` (e.g. ``quality=50``).
+
+    Returns:
+        ``(decoded, sizes)``: ``decoded`` uint8 ``(n, H, W)`` as read back;
+        ``sizes`` the length in bytes of each file.
+
+    Example:
+        >>> import numpy as np
+        >>> from cae_lib.rd import pillow_round_trip
+        >>> digits = np.random.default_rng(0).integers(0, 256, (3, 28, 28), dtype=np.uint8)
+        >>> decoded, sizes = pillow_round_trip(digits, "PNG")
+        >>> np.array_equal(decoded, digits), sizes.shape
+        (True, (3,))
     """
     from PIL import Image
 
@@ -78,11 +99,16 @@ def _quality(originals, decoded):
 def pillow_points(images: np.ndarray, fmt: str, qualities, *, name: str | None = None, **params):
     """One :class:`RDPoint` per quality setting of a Pillow format ("JPEG", "WEBP", ...).
 
-    Returns
-    -------
-    points : list of RDPoint
-    decoded : dict
-        ``{quality: uint8 digits}`` as read back from the files.
+    Args:
+        images: uint8 digits ``(n, 28, 28)``.
+        fmt: The Pillow format.
+        qualities: The ``quality`` values to try.
+        name: Method name in the points (default: ``fmt``).
+        **params: Further arguments of ``Image.save``.
+
+    Returns:
+        ``(points, decoded)``: ``points`` a list of :class:`RDPoint`;
+        ``decoded`` a dict ``{quality: uint8 digits}`` as read back from the files.
     """
     points, decoded_by_quality = [], {}
     for q in qualities:
@@ -108,34 +134,50 @@ def png_point(images: np.ndarray) -> RDPoint:
 def codec_points(images: np.ndarray, model, steps, *, name: str = "cae", single_sample: int = 200):
     """Compress ``images`` for real at each step; return the points and the decoded digits per step.
 
-    Returns
-    -------
-    points : list of RDPoint
-    decoded : dict
-        ``{step: uint8 digits}`` as decoded from the real file.
+    Args:
+        images: uint8 digits ``(n, 28, 28)``.
+        model: A codec model (:func:`cae_lib.codec.attach_prior`).
+        steps: Quantisation steps.
+        name: Method name in the points.
+        single_sample: How many digits (the first) are also compressed one
+            file each, for ``single_file_bytes`` (0: none).
+
+    Returns:
+        ``(points, decoded)``: ``points`` a list of :class:`RDPoint`;
+        ``decoded`` a dict ``{step: uint8 digits}`` as decoded from the real file.
     """
     points, decoded_by_step = [], {}
     for step in steps:
-        start = time.perf_counter()
-        blob = codec.compress(images, model, step=step)
-        decoded = codec.decompress(blob, model)
-        seconds = time.perf_counter() - start
-        header = codec.read_header(blob)
-        symbols = codec.latents_to_symbols(codec.encode_latents(images, model), model, header.step)
-        ideal = codec.symbol_bits(symbols, model, header.step) / 8
+        m = codec.measure(images, model, step=step)
         singles = codec.compress_each(images[:single_sample], model, step=step) if single_sample else []
-        psnr, ssim = _quality(images, decoded)
         points.append(RDPoint(
-            name, f"step {header.step:.3g}", len(blob) / len(images),
+            name, f"step {m.step:.3g}", m.bytes_per_image,
             float(np.mean([len(f) for f in singles])) if singles else float("nan"),
-            psnr, ssim, (ideal + header.header_bytes) / len(images), seconds,
+            m.mean_psnr_db, m.mean_ssim, (m.ideal_payload_bits / 8 + m.header_bytes) / m.count, m.seconds,
         ))  # fmt: skip
-        decoded_by_step[step] = decoded
+        decoded_by_step[step] = m.decoded
     return points, decoded_by_step
 
 
 def pareto_front(points, *, size: str = "bytes_per_image") -> list[tuple[float, float]]:
-    """``(bytes, psnr)`` pairs that no other point beats on both, by increasing size."""
+    """``(bytes, psnr)`` pairs that no other point beats on both, by increasing size.
+
+    Args:
+        points: :class:`RDPoint` objects; those with an infinite or NaN PSNR
+            are left out.
+        size: The attribute used as the size.
+
+    Example:
+        Quality 30 is bigger and worse than quality 50, so not on the front:
+
+        >>> from cae_lib.rd import RDPoint, pareto_front
+        >>> points = [
+        ...     RDPoint("JPEG", f"quality {q}", size, size, psnr, 0.0)
+        ...     for q, size, psnr in [(10, 300, 18.0), (30, 450, 22.0), (50, 400, 24.0), (90, 800, 30.0)]
+        ... ]
+        >>> pareto_front(points)
+        [(300.0, 18.0), (400.0, 24.0), (800.0, 30.0)]
+    """
     pairs = sorted((getattr(p, size), p.mean_psnr_db) for p in points if np.isfinite(p.mean_psnr_db))
     front, best = [], -np.inf
     for nbytes, psnr in pairs:
@@ -150,6 +192,21 @@ def bytes_at(front, level: float):
 
     Below the front's lowest quality the answer is its smallest size (a format
     that cannot go lower still needs that much); above its highest, None.
+
+    Args:
+        front: ``(bytes, psnr)`` pairs by increasing size, from :func:`pareto_front`.
+        level: The quality to reach, in dB.
+
+    Example:
+        27 dB lies halfway between 24 dB at 400 bytes and 30 dB at 800 bytes,
+        so in log-bytes it needs ``sqrt(400 * 800)`` bytes:
+
+        >>> from cae_lib.rd import bytes_at
+        >>> front = [(300.0, 18.0), (400.0, 24.0), (800.0, 30.0)]
+        >>> round(bytes_at(front, 27.0), 1)
+        565.7
+        >>> bytes_at(front, 10.0), bytes_at(front, 35.0)
+        (300.0, None)
     """
     if not front or level > front[-1][1]:
         return None
@@ -159,7 +216,8 @@ def bytes_at(front, level: float):
     return float(np.exp(np.interp(level, psnrs, sizes)))
 
 
-CLASSIC_STYLES = {"JPEG": "s--", "WEBP": "D--", "WebP": "D--"}
+CLASSIC_STYLES = {"JPEG": "s--", "WEBP": "D--"}
+"""Line styles of the classic formats, by upper-case name (Pillow's "WEBP" and a label "WebP" alike)."""
 
 
 def plot_rate_distortion(points, *, ax=None, size: str = "bytes_per_image", title=None):
@@ -177,8 +235,10 @@ def plot_rate_distortion(points, *, ax=None, size: str = "bytes_per_image", titl
         pairs = sorted((getattr(p, size), p.mean_psnr_db) for p in mine if np.isfinite(p.mean_psnr_db))
         if method.startswith("cae"):
             ax.plot(*zip(*pairs), "o-", label=method, markersize=4)
-        elif method in CLASSIC_STYLES:  # classic formats in black and grey, apart from the codec's colours
-            ax.plot(*zip(*pairs), CLASSIC_STYLES[method], color="k" if method == "JPEG" else "0.45",
+        elif (
+            method.upper() in CLASSIC_STYLES
+        ):  # classic formats in black and grey, apart from the codec's colours
+            ax.plot(*zip(*pairs), CLASSIC_STYLES[method.upper()], color="k" if method == "JPEG" else "0.45",
                     label=method, markersize=5)  # fmt: skip
         else:
             ax.plot(*zip(*pairs), "^:", label=method, markersize=4, alpha=0.8)

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import time
 
-from ._quiet import import_tensorflow_quietly
-
-import_tensorflow_quietly()
-
-import keras
 import numpy as np
 
 from . import config, data
+from ._tf import keras
 
 
 def set_seed(seed: int) -> None:
@@ -158,9 +154,9 @@ def train_autoencoder(
         >>> model = build_autoencoder()                      # doctest: +SKIP
         >>> history = train_autoencoder(model, x_train, epochs=10)  # doctest: +SKIP
     """
-    x_train, transform = _training_images(x_train, model, "x_train")
+    x_train, transform = _training_images(x_train, "x_train")
     if x_val is not None:
-        x_val, val_transform = _training_images(x_val, model, "x_val")
+        x_val, val_transform = _training_images(x_val, "x_val")
     if schedule not in ("cosine", "constant"):
         raise ValueError(f"`schedule` must be 'cosine' or 'constant'. Received: schedule={schedule!r}")
     if not input_noise >= 0:
@@ -198,27 +194,15 @@ def train_autoencoder(
     return history
 
 
-def _training_images(images, model: keras.Model, name: str):
-    """Check training images; uint8 digits get :func:`cae_lib.data.to_float` applied batch by batch."""
-    images = np.asarray(images)
-    shape = tuple(model.input_shape[1:])
-    if images.dtype == np.uint8:
-        if shape[-1:] != (1,) or images.shape[1:] != shape[:-1]:
-            raise ValueError(f"uint8 {name} must have shape (n, {', '.join(map(str, shape[:-1]))}). "
-                             f"Received: {name}.shape={images.shape}")  # fmt: skip
-        return images, data.to_float
-    if not np.issubdtype(images.dtype, np.floating):
-        raise ValueError(
-            f"{name} must be uint8 pixels or float images in [0, 1]. Received: dtype={images.dtype}"
-        )
-    if images.shape[1:] != shape:
-        raise ValueError(
-            f"{name} must have shape (n, {', '.join(map(str, shape))}). Received: {name}.shape={images.shape}"
-        )
-    return images, None
+def _training_images(images, name: str):
+    """Check training images (:func:`cae_lib.data.image_batch`); uint8 digits get scaled batch by batch."""
+    batch = data.image_batch(images, name=name)
+    return batch, (data.to_float if batch.dtype == np.uint8 else None)
 
 
-def predict_in_batches(model: keras.Model, inputs, *, batch_size: int = 1000) -> np.ndarray:
+def predict_in_batches(
+    model: keras.Model, inputs, *, batch_size: int = 1000, convert=np.asarray
+) -> np.ndarray:
     """Apply a model to many inputs, one batch at a time, without a progress bar.
 
     Same result as ``model.predict(inputs, verbose=0)``, without its costs:
@@ -235,24 +219,22 @@ def predict_in_batches(model: keras.Model, inputs, *, batch_size: int = 1000) ->
         model: Any Keras model.
         inputs: Array ``(n, ...)`` of the model's input shape.
         batch_size: Inputs per call.
+        convert: Applied to each batch's outputs before they are joined,
+            e.g. :func:`cae_lib.data.to_uint8` to keep decoded digits as
+            uint8 (a quarter of the memory of float32 pixels).
 
     Returns:
-        The outputs as a NumPy array, in input order.
+        The (converted) outputs as a NumPy array, in input order.
     """
     inputs = np.asarray(inputs)
     _check_batch_size(batch_size)
     if len(inputs) <= batch_size:
-        return np.asarray(model(inputs, training=False))
+        return convert(np.asarray(model(inputs, training=False)))
     parts = [
-        np.asarray(model.predict_on_batch(inputs[i : i + batch_size]))
+        convert(np.asarray(model.predict_on_batch(inputs[i : i + batch_size])))
         for i in range(0, len(inputs), batch_size)
     ]
     return np.concatenate(parts)
-
-
-def reconstruct(model: keras.Model, images: np.ndarray, *, batch_size: int = 1000) -> np.ndarray:
-    """Run images through a model in batches, without a progress bar."""
-    return predict_in_batches(model, images, batch_size=batch_size)
 
 
 def train_digit_classifier(model: keras.Model, x_train, y_train, *, epochs: int = 3, seed: int = 0,
@@ -269,7 +251,7 @@ def train_digit_classifier(model: keras.Model, x_train, y_train, *, epochs: int 
     n = len(x_train) if budget.train_size is None else budget.train_size
     set_seed(seed)
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    x_train, transform = _training_images(x_train, model, "x_train")
+    x_train, transform = _training_images(x_train, "x_train")
     batches = ArrayBatches(
         x_train[:n], np.asarray(y_train)[:n], batch_size=128, seed=seed, transform=transform
     )

@@ -8,12 +8,11 @@ real ``.cae`` file made by :func:`cae_lib.codec.compress`; the "float32"
 setting shows the unquantised latent at its honest size (4 bytes a value,
 no file format around it).
 
-Example
--------
->>> from cae_lib import data, widgets                # doctest: +SKIP
->>> _, (x_test, _) = data.load_mnist()               # doctest: +SKIP
->>> explorer = widgets.LatentExplorer(x_test)         # doctest: +SKIP
->>> explorer                                          # doctest: +SKIP
+Example:
+    >>> from cae_lib import data, widgets                # doctest: +SKIP
+    >>> _, (x_test, _) = data.load_mnist()               # doctest: +SKIP
+    >>> explorer = widgets.LatentExplorer(x_test)         # doctest: +SKIP
+    >>> explorer                                          # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -26,11 +25,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import codec, metrics, pretrained
+from .config import DEFAULT_LATENT_DIM
+from .images import NUM_PIXELS, image_batch
 
 FLOAT = "float32"
 """The quantisation option that keeps the float32 latent (no codec)."""
 DEFAULT_STEPS = (0.25, 0.5, 1.0, 2.0, 3.0)
-RAW_BYTES = 28 * 28
+RAW_BYTES = NUM_PIXELS
 
 
 @dataclass(frozen=True)
@@ -77,12 +78,9 @@ class LatentExplorer:
                  reference_size: int = 500, seed: int = 0):  # fmt: skip
         import ipywidgets as w
 
-        images = np.asarray(images)
-        if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (28, 28):
-            raise ValueError(
-                "images must be uint8 digits of shape (n, 28, 28). "
-                f"Received: dtype={images.dtype}, shape={images.shape}"
-            )
+        if np.asarray(images).dtype != np.uint8:
+            raise ValueError(f"images must be uint8 digits. Received: dtype={np.asarray(images).dtype}")
+        images = image_batch(images)[..., 0]
         if not isinstance(n_digits, int) or not 1 <= n_digits <= min(16, len(images)):
             raise ValueError(
                 f"n_digits must be an int from 1 to {min(16, len(images))}. Received: n_digits={n_digits!r}"
@@ -99,7 +97,7 @@ class LatentExplorer:
         self.reference = images[: max(1, min(reference_size, len(images)))]
         self.curve = self._sweep()
 
-        start_dim = 28 if 28 in self.latent_dims else self.latent_dims[len(self.latent_dims) // 2]
+        start_dim = DEFAULT_LATENT_DIM if DEFAULT_LATENT_DIM in self.latent_dims else self.latent_dims[len(self.latent_dims) // 2]
         self.latent_slider = w.SelectionSlider(
             options=self.latent_dims, value=start_dim, description="latent size",
             continuous_update=False, style={"description_width": "8em"}, layout=w.Layout(width="32em"),

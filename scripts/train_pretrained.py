@@ -32,9 +32,8 @@ import json
 import platform
 from pathlib import Path
 
-import keras
-
 from cae_lib import codec, data, deploy, metrics, models, training
+from cae_lib._tf import keras  # TensorFlow without its C++ start-up lines
 from cae_lib.pretrained import MANIFEST_NAME, PRETRAINED_DIR, model_filename
 
 SWEEP = (2, 4, 8, 16, 28, 32, 64)
@@ -79,7 +78,7 @@ def main(argv=None):
             verbose=2,
         )
         deploy.round_to_half_precision(model)  # float16 weights: half the file, no visible loss
-        codec_model = models.attach_prior(model, x_train)
+        codec_model = codec.attach_prior(model, x_train)
         path = deploy.save_keras(codec_model, args.out / model_filename(latent_dim), half_precision=True)
         entry = {
             "file": path.name,
@@ -116,7 +115,7 @@ def main(argv=None):
 
 def measure_quality(model, x_test) -> dict:
     """The manifest's quality fields: mean PSNR and SSIM of the model's reconstructions of ``x_test``."""
-    recon = training.reconstruct(model, x_test)
+    recon = training.predict_in_batches(model, x_test)
     return {
         "test_mean_psnr_db": round(metrics.mean_psnr(x_test, recon, data_range=1.0), 3),
         "test_mean_ssim": round(metrics.mean_ssim(x_test, recon, data_range=1.0), 4),
@@ -136,7 +135,7 @@ def refit_prior(directory: Path, data_dir) -> None:
         old = keras.saving.load_model(path, compile=False)
         deploy.round_to_half_precision(models.encoder_of(old))
         deploy.round_to_half_precision(models.decoder_of(old))
-        codec_model = models.attach_prior(old, x_train)  # same encoder and decoder, new prior
+        codec_model = codec.attach_prior(old, x_train)  # same encoder and decoder, new prior
         deploy.save_keras(codec_model, path, half_precision=True)
         entry.update(measure_quality(codec_model, x_test))
         entry["training"]["weights"] = WEIGHTS_NOTE

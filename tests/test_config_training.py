@@ -72,17 +72,25 @@ def test_quick_mode_shrinks_training(monkeypatch, capsys):
 def test_training_rejects_bad_types_and_shapes():
     model = _tiny_model()
     with pytest.raises(
-        ValueError, match=r"uint8 x_train must have shape \(n, 28, 28\). Received: x_train.shape"
+        ValueError, match=r"`x_train` must be one image \(28, 28\).*Received: shape=\(4, 27, 27\)"
     ):
-        training.train_autoencoder(model, np.zeros((4, 28, 28, 1), np.uint8), quick=False)
-    with pytest.raises(ValueError, match=r"x_train.shape=\(4, 28, 28\)"):
-        training.train_autoencoder(model, np.zeros((4, 28, 28), np.float32), quick=False)
-    with pytest.raises(ValueError, match="dtype=int64"):
+        training.train_autoencoder(model, np.zeros((4, 27, 27), np.uint8), quick=False)
+    with pytest.raises(ValueError, match=r"float `x_train` must lie in \[0, 1\].*max=255.0"):
+        training.train_autoencoder(model, np.full((4, 28, 28), 255.0, np.float32), quick=False)
+    with pytest.raises(TypeError, match="dtype=int64"):
         training.train_autoencoder(model, np.zeros((4, 28, 28, 1), np.int64), quick=False)
-    with pytest.raises(ValueError, match=r"x_val.shape=\(4, 28\)"):
+    with pytest.raises(ValueError, match=r"`x_val` must be.*shape=\(4, 28\)"):
         training.train_autoencoder(
             model, np.zeros((4, 28, 28, 1), np.float32), x_val=np.zeros((4, 28)), quick=False
         )
+
+
+def test_training_takes_digits_in_every_form_the_codec_takes():
+    """uint8 with a channel axis and floats without one go through the same normaliser as elsewhere."""
+    x, transform = training._training_images(np.zeros((3, 28, 28, 1), np.uint8), "x")
+    assert x.shape == (3, 28, 28, 1) and transform is not None
+    x, transform = training._training_images(np.zeros((3, 28, 28), np.float32), "x")
+    assert x.shape == (3, 28, 28, 1) and transform is None
 
 
 def test_uint8_digits_train_exactly_like_their_float_copy():
@@ -111,7 +119,7 @@ def test_array_batches_apply_the_transform_to_inputs_and_autoencoder_targets():
 
 def test_reconstruct_shape():
     x = _tiny_data(10)
-    assert training.reconstruct(_tiny_model(), x, batch_size=4).shape == (10, 28, 28, 1)
+    assert training.predict_in_batches(_tiny_model(), x, batch_size=4).shape == (10, 28, 28, 1)
 
 
 def test_denoising_training_adds_noise_only_while_training():

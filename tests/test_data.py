@@ -101,95 +101,89 @@ def test_missing_file_names_it_and_is_a_value_error(tmp_path):
         data.load_mnist(tmp_path)
 
 
-def test_truncated_gzip(tmp_path):
-    write_mnist_folder(tmp_path)
-    path = tmp_path / "train-images-idx3-ubyte.gz"
-    whole = path.read_bytes()
-    path.write_bytes(whole[: len(whole) // 2])
-    with pytest.raises(DataFormatError, match=r"train-images-idx3-ubyte\.gz: truncated gzip"):
+# Each case: a good MNIST folder (gzipped when the file name ends in .gz) in which one file is
+# replaced, by a function of its bytes or by an IDX file of the given array; the error names the file.
+BAD_MNIST_FOLDERS = [
+    pytest.param(
+        "train-images-idx3-ubyte.gz", lambda raw: raw[: len(raw) // 2],
+        r"train-images-idx3-ubyte\.gz: truncated gzip", id="truncated-gzip",
+    ),
+    pytest.param(
+        "train-labels-idx1-ubyte.gz", lambda raw: b"this is not gzip at all",
+        r"train-labels-idx1-ubyte\.gz: corrupt gzip", id="corrupt-gzip",
+    ),
+    pytest.param(
+        "t10k-images-idx3-ubyte", lambda raw: raw[:-100],
+        r"t10k-images-idx3-ubyte: truncated: .*\(5, 28, 28\)", id="truncated-idx-data",
+    ),
+    pytest.param(
+        "train-images-idx3-ubyte.gz", np.zeros((12, 32, 32), np.uint8),
+        r"train-images-idx3-ubyte\.gz: expected images of shape \(n, 28, 28\), found \(12, 32, 32\)",
+        id="wrong-image-dimensions",
+    ),
+    pytest.param(
+        "train-labels-idx1-ubyte.gz", np.zeros((12, 2), np.uint8),
+        "1-D array of labels", id="labels-with-two-dimensions",
+    ),
+    pytest.param(
+        "t10k-labels-idx1-ubyte.gz", np.zeros(4, np.uint8),
+        r"t10k-labels-idx1-ubyte\.gz: 4 labels but t10k-images-idx3-ubyte\.gz holds 5 images",
+        id="label-count-differs-from-image-count",
+    ),
+    pytest.param(
+        "t10k-labels-idx1-ubyte.gz", np.array([0, 0, 0, 12, 0], np.uint8),
+        "label 12 at index 3 is outside 0-9", id="label-out-of-range",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("file_name, damage, match", BAD_MNIST_FOLDERS)
+def test_bad_file_in_the_mnist_folder(tmp_path, file_name, damage, match):
+    write_mnist_folder(tmp_path, gz=file_name.endswith(".gz"))
+    path = tmp_path / file_name
+    if isinstance(damage, np.ndarray):
+        data.write_idx(path, damage)
+    else:
+        path.write_bytes(damage(path.read_bytes()))
+    damaged = path.read_bytes()
+    with pytest.raises(DataFormatError, match=match):
         data.load_mnist(tmp_path)
-    assert path.stat().st_size == len(whole) // 2  # the reader changed nothing
+    assert path.read_bytes() == damaged  # the reader changed nothing
 
 
-def test_corrupt_gzip(tmp_path):
-    write_mnist_folder(tmp_path)
-    path = tmp_path / "train-labels-idx1-ubyte.gz"
-    path.write_bytes(b"this is not gzip at all")
-    with pytest.raises(DataFormatError, match=r"train-labels-idx1-ubyte\.gz: corrupt gzip"):
-        data.load_mnist(tmp_path)
+TWO_IMAGES_IDX = bytes([0, 0, 8, 3]) + struct.pack(">3I", 2, 28, 28) + bytes(2 * 784)
+
+BAD_IDX_FILES = [
+    pytest.param("x-idx3-ubyte", TWO_IMAGES_IDX + b"\x00", "trailing bytes", id="trailing-bytes"),
+    pytest.param(
+        "x-idx3-ubyte", b"\x89PNG" + bytes(100),
+        r"x-idx3-ubyte: not an IDX file \(magic bytes 8950", id="wrong-magic",
+    ),
+    pytest.param(
+        "x-idx1-ubyte", bytes([0, 0, 0x0D, 1]) + struct.pack(">I", 2) + bytes(8),
+        r"type 0x0D \(float\) is not supported", id="float-idx-type",
+    ),
+]  # fmt: skip
 
 
-def test_truncated_idx_data(tmp_path):
-    write_mnist_folder(tmp_path, gz=False)
-    path = tmp_path / "t10k-images-idx3-ubyte"
-    path.write_bytes(path.read_bytes()[:-100])
-    with pytest.raises(DataFormatError, match=r"t10k-images-idx3-ubyte: truncated: .*\(5, 28, 28\)"):
-        data.load_mnist(tmp_path)
-
-
-def test_trailing_bytes(tmp_path):
-    images, _ = make_split(2)
-    path = data.write_idx(tmp_path / "x-idx3-ubyte", images)
-    path.write_bytes(path.read_bytes() + b"\x00")
-    with pytest.raises(DataFormatError, match="trailing bytes"):
+@pytest.mark.parametrize("file_name, raw, match", BAD_IDX_FILES)
+def test_bad_idx_file(tmp_path, file_name, raw, match):
+    path = tmp_path / file_name
+    path.write_bytes(raw)
+    with pytest.raises(DataFormatError, match=match):
         data.read_idx(path)
 
 
-def test_wrong_magic(tmp_path):
-    path = tmp_path / "x-idx3-ubyte"
-    path.write_bytes(b"\x89PNG" + bytes(100))
-    with pytest.raises(DataFormatError, match=r"x-idx3-ubyte: not an IDX file \(magic bytes 8950"):
-        data.read_idx(path)
-
-
-def test_wrong_idx_type(tmp_path):
-    path = tmp_path / "x-idx1-ubyte"
-    path.write_bytes(bytes([0, 0, 0x0D, 1]) + struct.pack(">I", 2) + bytes(8))
-    with pytest.raises(DataFormatError, match=r"type 0x0D \(float\) is not supported"):
-        data.read_idx(path)
-
-
-def test_too_short_and_truncated_header(tmp_path):
-    with pytest.raises(DataFormatError, match="too short"):
-        data.parse_idx(b"\x00\x00", source="tiny")
-    with pytest.raises(DataFormatError, match="truncated IDX header"):
-        data.parse_idx(bytes([0, 0, 8, 3, 0, 0]), source="tiny")
-
-
-def test_wrong_image_dimensions(tmp_path):
-    write_mnist_folder(tmp_path)
-    data.write_idx(tmp_path / "train-images-idx3-ubyte.gz", np.zeros((12, 32, 32), np.uint8))
-    with pytest.raises(
-        DataFormatError,
-        match=r"train-images-idx3-ubyte\.gz: expected images of shape \(n, 28, 28\), found \(12, 32, 32\)",
-    ):
-        data.load_mnist(tmp_path)
-
-
-def test_labels_with_two_dimensions(tmp_path):
-    write_mnist_folder(tmp_path)
-    data.write_idx(tmp_path / "train-labels-idx1-ubyte.gz", np.zeros((12, 2), np.uint8))
-    with pytest.raises(DataFormatError, match="1-D array of labels"):
-        data.load_mnist(tmp_path)
-
-
-def test_label_count_must_match_image_count(tmp_path):
-    write_mnist_folder(tmp_path)
-    data.write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", np.zeros(4, np.uint8))
-    with pytest.raises(
-        DataFormatError,
-        match=r"t10k-labels-idx1-ubyte\.gz: 4 labels but t10k-images-idx3-ubyte\.gz holds 5 images",
-    ):
-        data.load_mnist(tmp_path)
-
-
-def test_label_out_of_range(tmp_path):
-    write_mnist_folder(tmp_path)
-    labels = np.zeros(5, np.uint8)
-    labels[3] = 12
-    data.write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", labels)
-    with pytest.raises(DataFormatError, match="label 12 at index 3 is outside 0-9"):
-        data.load_mnist(tmp_path)
+@pytest.mark.parametrize(
+    "raw, match",
+    [
+        pytest.param(b"\x00\x00", "too short", id="too-short"),
+        pytest.param(bytes([0, 0, 8, 3, 0, 0]), "truncated IDX header", id="truncated-header"),
+    ],
+)
+def test_bad_idx_bytes(raw, match):
+    with pytest.raises(DataFormatError, match=match):
+        data.parse_idx(raw, source="tiny")
 
 
 def test_write_idx_rejects_non_uint8(tmp_path):
@@ -253,63 +247,50 @@ def test_csv_pixel_order_is_row_major(tmp_path):
     assert labels.tolist() == [7] and images[0, 2, 5] == 200 and images.sum() == 200
 
 
-def _header():
-    return "label," + ",".join(f"pixel{i}" for i in range(784))
+CSV_HEADER = "label," + ",".join(f"pixel{i}" for i in range(784))
 
 
-def test_csv_wrong_number_of_columns_in_a_row(tmp_path):
-    path = tmp_path / "bad.csv"
-    good = ",".join(["1"] + ["0"] * 784)
-    path.write_text(f"{_header()}\n{good}\n1,2,3\n")
-    with pytest.raises(DataFormatError, match=r"bad\.csv: .*number of columns changed from 785 to 3"):
+def _csv_row(*values: str) -> str:
+    """One data row: ``values`` first, then zeros up to 785 columns."""
+    return ",".join([*values] + ["0"] * (785 - len(values)))
+
+
+BAD_CSV_FILES = [
+    pytest.param(
+        "bad.csv", f"{CSV_HEADER}\n{_csv_row('1')}\n1,2,3\n",
+        r"bad\.csv: .*number of columns changed from 785 to 3", id="row-with-wrong-number-of-columns",
+    ),
+    pytest.param(
+        "narrow.csv", "label,a,b\n1,2,3\n",
+        r"narrow\.csv: header has 3 columns; expected 785", id="header-too-narrow",
+    ),
+    pytest.param(
+        "x.csv", "digit," + ",".join(f"p{i}" for i in range(784)) + "\n",
+        "first column is 'digit'", id="first-column-not-label",
+    ),
+    *[
+        pytest.param(
+            "range.csv", f"{CSV_HEADER}\n{_csv_row('1', *['0'] * 9, value)}\n",
+            r"range\.csv: value .* in data row 1, column 'pixel9' is not a whole number in 0-255",
+            id=f"pixel-value-{value}",
+        )
+        for value in ["256", "-1", "3.5", "nan"]
+    ],
+    pytest.param("lab.csv", f"{CSV_HEADER}\n{_csv_row('11')}\n", "label 11 at index 0", id="label-outside-0-9"),
+    pytest.param("text.csv", f"{CSV_HEADER}\n{_csv_row('1', 'abc')}\n", r"text\.csv: ", id="non-numeric-value"),
+    pytest.param("empty.csv", "", "empty CSV", id="empty-file"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("file_name, text, match", BAD_CSV_FILES)
+def test_bad_csv_file(tmp_path, file_name, text, match):
+    path = tmp_path / file_name
+    path.write_text(text)
+    with pytest.raises(DataFormatError, match=match):
         data.load_mnist_csv(path)
 
 
-def test_csv_wrong_header_width(tmp_path):
-    path = tmp_path / "narrow.csv"
-    path.write_text("label,a,b\n1,2,3\n")
-    with pytest.raises(DataFormatError, match=r"narrow\.csv: header has 3 columns; expected 785"):
-        data.load_mnist_csv(path)
-
-
-def test_csv_first_column_must_be_label(tmp_path):
-    path = tmp_path / "x.csv"
-    path.write_text("digit," + ",".join(f"p{i}" for i in range(784)) + "\n")
-    with pytest.raises(DataFormatError, match="first column is 'digit'"):
-        data.load_mnist_csv(path)
-
-
-@pytest.mark.parametrize("value", ["256", "-1", "3.5", "nan"])
-def test_csv_pixel_values_outside_0_255(tmp_path, value):
-    path = tmp_path / "range.csv"
-    row = ["1"] + ["0"] * 784
-    row[10] = value
-    path.write_text(f"{_header()}\n{','.join(row)}\n")
-    with pytest.raises(
-        DataFormatError,
-        match=r"range\.csv: value .* in data row 1, column 'pixel9' is not a whole number in 0-255",
-    ):
-        data.load_mnist_csv(path)
-
-
-def test_csv_label_outside_0_9(tmp_path):
-    path = tmp_path / "lab.csv"
-    path.write_text(f"{_header()}\n{','.join(['11'] + ['0'] * 784)}\n")
-    with pytest.raises(DataFormatError, match="label 11 at index 0"):
-        data.load_mnist_csv(path)
-
-
-def test_csv_non_numeric_value(tmp_path):
-    path = tmp_path / "text.csv"
-    path.write_text(f"{_header()}\n{','.join(['1', 'abc'] + ['0'] * 783)}\n")
-    with pytest.raises(DataFormatError, match=r"text\.csv: "):
-        data.load_mnist_csv(path)
-
-
-def test_csv_empty_and_missing(tmp_path):
-    (tmp_path / "empty.csv").write_text("")
-    with pytest.raises(DataFormatError, match="empty CSV"):
-        data.load_mnist_csv(tmp_path / "empty.csv")
+def test_csv_missing_file(tmp_path):
     with pytest.raises(DataNotFoundError, match=r"nope\.csv: file not found"):
         data.load_mnist_csv(tmp_path / "nope.csv")
 
@@ -326,11 +307,39 @@ def test_to_float_and_back():
     np.testing.assert_array_equal(data.to_uint8(x), images)
 
 
-def test_to_float_rejects_floats_and_wrong_shapes():
-    with pytest.raises(ValueError, match="dtype=float32"):
-        data.to_float(np.zeros((1, 28, 28), np.float32))
-    with pytest.raises(ValueError, match=r"shape=\(1, 32, 32\)"):
-        data.to_float(np.zeros((1, 32, 32), np.uint8))
+@pytest.mark.parametrize(
+    "images, error, message",
+    [
+        (np.full((1, 28, 28), 1.5, np.float32), ValueError, r"float `images` must lie in \[0, 1\].*max=1.5"),
+        (np.full((1, 28, 28), np.nan, np.float32), ValueError, r"must lie in \[0, 1\]"),
+        (np.zeros((1, 32, 32), np.uint8), ValueError, r"shape=\(1, 32, 32\)"),
+        (
+            np.zeros((2, 28, 28, 3), np.uint8),
+            ValueError,
+            r"channel axis of 1. Received: shape=\(2, 28, 28, 3\)",
+        ),
+        (
+            np.zeros((1, 28, 28), np.int16),
+            TypeError,
+            "uint8 pixels or floats in \\[0, 1\\]. Received: dtype=int16",
+        ),
+        (np.zeros((1, 28, 28), bool), TypeError, "must hold numbers"),
+    ],
+    ids=["float above 1", "NaN", "32x32", "three channels", "int16", "bool"],
+)
+def test_to_float_refuses_what_is_not_a_digit(images, error, message):
+    with pytest.raises(error, match=message):
+        data.to_float(images)
+
+
+@pytest.mark.parametrize("shape", [(28, 28), (28, 28, 1), (3, 28, 28), (3, 28, 28, 1)])
+def test_to_float_takes_one_digit_or_a_batch_as_uint8_or_float(shape):
+    pixels = np.random.default_rng(0).integers(0, 256, shape).astype(np.uint8)
+    n = shape[0] if len(shape) > 2 and shape[0] == 3 else 1
+    scaled = data.to_float(pixels)
+    assert scaled.shape == (n, 28, 28, 1) and scaled.dtype == np.float32
+    np.testing.assert_array_equal(scaled.ravel(), pixels.ravel() / np.float32(255))
+    np.testing.assert_array_equal(data.to_float(scaled), scaled)  # floats in [0, 1] pass unchanged
 
 
 def test_fashion_mnist_folder_beside_mnist(tmp_path, monkeypatch):
@@ -349,9 +358,8 @@ def test_fashion_mnist_folder_beside_mnist(tmp_path, monkeypatch):
 # --------------------------------------------------------------------------- the real data
 
 
-@pytest.mark.skipif(config.data_dir_from_env() is None, reason="CAE_DATA_DIR is not set")
-def test_real_mnist_from_data_dir():
-    (x_train, y_train), (x_test, y_test) = data.load_mnist()
+def test_real_mnist_from_data_dir(mnist):
+    (x_train, y_train), (x_test, y_test) = mnist
     assert x_train.shape == (60_000, 28, 28) and x_test.shape == (10_000, 28, 28)
     assert y_train.shape == (60_000,) and y_test.shape == (10_000,)
     assert x_train.dtype == y_train.dtype == np.uint8
@@ -361,8 +369,7 @@ def test_real_mnist_from_data_dir():
     assert x_train.max() == 255 and x_train.min() == 0
 
 
-@pytest.mark.skipif(config.data_dir_from_env() is None, reason="CAE_DATA_DIR is not set")
-def test_real_fashion_mnist_from_data_dir():
-    x, y = data.load_fashion_mnist_test()
+def test_real_fashion_mnist_from_data_dir(fashion_mnist_test):
+    x, y = fashion_mnist_test
     assert x.shape == (10_000, 28, 28)
     assert np.bincount(y).tolist() == [1000] * 10

@@ -10,7 +10,7 @@ from cae_lib import codec, deploy, models
 def codec_model():
     rng = np.random.default_rng(0)
     x = (rng.random((64, 28, 28, 1)) > 0.8).astype(np.float32)
-    return models.attach_prior(models.build_autoencoder(5, filters=4, hidden_units=16, seed=2), x)
+    return codec.attach_prior(models.build_autoencoder(5, filters=4, hidden_units=16, seed=2), x)
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +38,7 @@ def test_saved_model_and_tflite_decode_like_keras(codec_model, latents, tmp_path
 def test_keras_halves_round_trip_through_files(codec_model, tmp_path):
     import keras
 
-    path = deploy.save_keras(models.receiver_of(codec_model), tmp_path / "r" / "receiver.keras")
+    path = deploy.save_keras(codec.receiver_of(codec_model), tmp_path / "r" / "receiver.keras")
     receiver = keras.saving.load_model(path, compile=False)
     digits = (np.random.default_rng(2).random((2, 28, 28)) * 255).astype(np.uint8)
     data = codec.compress(digits, codec_model, step=0.5)
@@ -60,7 +60,7 @@ def test_half_precision_rounds_weights_and_stores_them_losslessly(tmp_path):
         np.testing.assert_allclose(after, before, rtol=2**-11, atol=2**-24)
     assert any(not np.array_equal(a, b) for a, b in zip(weights, rounded))  # rounding did something
     x = (np.random.default_rng(3).random((64, 28, 28, 1)) > 0.8).astype(np.float32)
-    codec_model = models.attach_prior(autoencoder, x)  # prior fitted after rounding: float32, kept exact
+    codec_model = codec.attach_prior(autoencoder, x)  # prior fitted after rounding: float32, kept exact
     plain = deploy.save_keras(codec_model, tmp_path / "plain.keras")
     half = deploy.save_keras(codec_model, tmp_path / "half.keras", half_precision=True)
     assert half == tmp_path / "half.keras" and not list(tmp_path.glob("*.partial*"))

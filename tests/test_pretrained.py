@@ -2,9 +2,10 @@
 
 import shutil
 
+import numpy as np
 import pytest
 
-from cae_lib import codec, config, data, metrics, models, pretrained, training
+from cae_lib import codec, data, metrics, models, pretrained, training
 
 
 def test_manifest_lists_files_that_exist_within_the_size_budget():
@@ -30,6 +31,26 @@ def test_loads_with_the_recorded_id_and_latent_size(latent_dim):
     assert pretrained.find_by_model_id(codec.model_id(model))[1] == f"pretrained latent {latent_dim}"
 
 
+def test_every_caller_gets_its_own_model():
+    first, second = pretrained.load_pretrained(28), pretrained.load_pretrained(28)
+    assert first is not second
+    kernel = models.encoder_of(first).get_layer("conv1").kernel
+    original = np.asarray(models.encoder_of(second).get_layer("conv1").kernel).copy()
+    kernel.assign(np.zeros(kernel.shape, np.float32))  # as fine-tuning would change it
+    third = pretrained.load_pretrained(28)
+    np.testing.assert_array_equal(np.asarray(models.encoder_of(second).get_layer("conv1").kernel), original)
+    np.testing.assert_array_equal(np.asarray(models.encoder_of(third).get_layer("conv1").kernel), original)
+    assert [layer.name for layer in third.layers] == ["image", "encoder", "prior", "decoder"]
+    assert codec.model_id(third) == codec.model_id(second)
+
+
+def test_the_manifest_names_each_file_by_model_id_without_loading_it():
+    for key, entry in pretrained.manifest()["models"].items():
+        assert pretrained.latent_dim_by_model_id(bytes.fromhex(entry["model_id"])) == int(key)
+        assert pretrained.model_path(int(key)) == pretrained.PRETRAINED_DIR / entry["file"]
+    assert pretrained.latent_dim_by_model_id(b"\0\0\0\0") is None
+
+
 def test_tampered_file_is_refused(tmp_path):
     shutil.copytree(pretrained.PRETRAINED_DIR, tmp_path / "p", ignore=shutil.ignore_patterns("__pycache__"))
     path = tmp_path / "p" / pretrained.model_filename(28)
@@ -48,11 +69,11 @@ def test_unknown_size_and_missing_manifest(tmp_path):
     assert pretrained.find_by_model_id(b"\0\0\0\0") is None
 
 
-@pytest.mark.skipif(config.data_dir_from_env() is None, reason="needs CAE_DATA_DIR for the test set")
 @pytest.mark.parametrize("latent_dim", pretrained.available_latent_dims())
-def test_manifest_psnr_and_ssim_hold_on_the_test_set(latent_dim):
-    _, (x_test, _) = data.load_mnist_float()
-    recon = training.reconstruct(pretrained.load_pretrained(latent_dim), x_test)
+def test_manifest_psnr_and_ssim_hold_on_the_test_set(latent_dim, mnist):
+    _, (x_test, _) = mnist
+    x_test = data.to_float(x_test)  # what data.load_mnist_float() returns
+    recon = training.predict_in_batches(pretrained.load_pretrained(latent_dim), x_test)
     entry = pretrained.manifest()["models"][str(latent_dim)]
     assert metrics.mean_psnr(x_test, recon, data_range=1.0) == pytest.approx(
         entry["test_mean_psnr_db"], abs=0.1

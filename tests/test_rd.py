@@ -5,7 +5,7 @@ import math
 import matplotlib
 import numpy as np
 import pytest
-from fake_digits import fake_digits
+from conftest import fake_digits
 
 from cae_lib import codec, metrics, models, rd
 
@@ -18,7 +18,7 @@ _digits = fake_digits
 @pytest.fixture(scope="module")
 def model():
     ae = models.build_autoencoder(4, filters=4, hidden_units=16, seed=1)
-    return models.attach_prior(ae, _digits(100, seed=2)[..., None] / np.float32(255))
+    return codec.attach_prior(ae, _digits(100, seed=2)[..., None] / np.float32(255))
 
 
 def test_png_round_trip_is_lossless_and_sizes_are_file_lengths():
@@ -47,7 +47,7 @@ def test_jpeg_points_measure_the_decoded_files():
 
 def test_codec_points_are_real_file_lengths(model):
     images = _digits(20)
-    step = float(np.median(models.prior_of(model).scale_values) / 2)
+    step = float(np.median(codec.prior_of(model).scale_values) / 2)
     (point,), decoded = rd.codec_points(images, model, [step], name="cae test", single_sample=5)
     blob = codec.compress(images, model, step=step)
     assert point.bytes_per_image == len(blob) / 20

@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cae_lib import codec, data, metrics, pretrained, widgets
+from cae_lib import codec, metrics, pretrained, widgets
 
 DIMS = [d for d in (8, 28) if d in pretrained.available_latent_dims()]
 
 
 @pytest.fixture(scope="module")
-def digits():
-    _, (x_test, _) = data.load_mnist()
+def digits(mnist):
+    _, (x_test, _) = mnist
     return x_test[:60]
 
 

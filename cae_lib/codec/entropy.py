@@ -1,0 +1,215 @@
+"""Entropy coding of latent symbols: quantisation, the symbol model, ideal bits and range coding.
+
+No TensorFlow and no Keras: the symbol model is computed from the prior's
+stored scales by NumPy and ``constriction``, so the sender and the receiver
+derive identical probability tables.
+
+A latent coordinate ``y`` (centred and rotated by the prior) becomes the
+symbol ``k = round(y / step)``. Its probability is the zero-mean Gaussian of
+standard deviation ``scale / step`` integrated over ``[k - 1/2, k + 1/2]``,
+and it costs ``-log2 P(k)`` bits: :func:`ideal_bits` adds those up, the range
+coder (:func:`encode_symbols`) comes within a fraction of a percent of it.
+
+Decoding (:func:`decode_symbols`) never trusts the image count of a header
+beyond what its payload can hold: every image costs at least
+:func:`min_bits_per_image`, the cheapest possible symbols, so a payload of
+``n`` bytes holds at most about ``8 n / min_bits`` images
+(:func:`check_count`). Where symbols are nearly free (a huge step) that
+bound (:func:`check_count`) is weak, so decoding also goes in chunks and
+checks the decoder's position after each one, and the caller's
+``max_images`` cap still applies.
+
+Example:
+    >>> import numpy as np
+    >>> from cae_lib.codec import entropy
+    >>> scale = np.array([2.0, 0.5])
+    >>> symbols = np.array([[1, 0], [-2, 0], [0, 1]], np.int32)
+    >>> payload = entropy.encode_symbols(symbols, scale, step=1.0)
+    >>> entropy.decode_symbols(payload, scale, step=1.0, count=3).tolist()
+    [[1, 0], [-2, 0], [0, 1]]
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .container import CorruptPayloadError
+
+PRIOR_SPAN = 16.0
+"""Symbols are clipped to ``+- PRIOR_SPAN * scale / step``: never reached by real digits."""
+MAX_SYMBOL = 2**20
+PROBABILITY_FLOOR = 2.0**-23
+"""Above any rounding of constriction's 24-bit probabilities: costs computed with it never exceed the real ones."""
+SLACK_BITS = 64
+"""What a payload may hold beyond its bytes: the range coder's 64-bit state, flushed without trailing zeros."""
+CHUNK_IMAGES = 2048
+"""Images decoded between two checks of the decoder's position."""
+
+_erfc = np.frompyfunc(math.erfc, 1, 1)
+
+
+def quantise(latents: np.ndarray, step: float) -> np.ndarray:
+    """Uniform scalar quantisation: ``round(z / step)`` as int32 symbols.
+
+    Example:
+        >>> quantise([0.4, 0.6, -1.6], 0.5).tolist()
+        [1, 1, -3]
+    """
+    return np.rint(np.asarray(latents, dtype=np.float64) / step).astype(np.int32)
+
+
+def dequantise(symbols: np.ndarray, step: float) -> np.ndarray:
+    """Back to the latent scale: the centre of each quantisation bin, ``k * step``."""
+    return (np.asarray(symbols, dtype=np.float64) * step).astype(np.float32)
+
+
+def _probabilities(symbols, loc, scale) -> np.ndarray:
+    """P(k) of the Gaussian(loc, scale) integrated over ``[k - 1/2, k + 1/2]``, float64."""
+    symbols = np.asarray(symbols, dtype=np.float64)
+    z_hi = (symbols + 0.5 - loc) / (scale * np.sqrt(2.0))
+    z_lo = (symbols - 0.5 - loc) / (scale * np.sqrt(2.0))
+    # P = (erf(z_hi) - erf(z_lo)) / 2, computed on the side where it does not cancel.
+    flip = z_lo > 0
+    hi = np.where(flip, -z_lo, z_hi)
+    lo = np.where(flip, -z_hi, z_lo)
+    return 0.5 * (_erfc(-hi).astype(np.float64) - _erfc(-lo).astype(np.float64))
+
+
+def ideal_bits(symbols: np.ndarray, prior_loc, prior_scale, step: float) -> float:
+    """Ideal code length in bits of integer ``symbols`` ``(n, latent_dim)`` under the discretised Gaussian prior.
+
+    This is what a perfect entropy coder would need: ``sum(-log2 P(k))``.
+
+    Example:
+        >>> round(ideal_bits([[0]], [0.0], [1.0], 1.0), 4)  # P(0) = erf(0.5 / sqrt 2) = 0.3829
+        1.3849
+    """
+    loc = np.asarray(prior_loc, np.float64) / step
+    scale = np.asarray(prior_scale, np.float64) / step
+    prob = _probabilities(symbols, loc, scale)
+    return float(-np.log2(np.maximum(prob, 1e-300)).sum())
+
+
+def _floor_bits(symbols, scale) -> float:
+    """Bits the range coder spends at least on ``symbols`` (scale in symbol units): never more than real."""
+    prob = _probabilities(symbols, 0.0, scale)
+    return float(-np.log2(np.minimum(prob + PROBABILITY_FLOOR, 1.0)).sum())
+
+
+def min_bits_per_image(scale, step: float) -> float:
+    """The fewest bits any one image can cost: every symbol 0, the most probable one.
+
+    Example:
+        >>> round(min_bits_per_image([1.0, 1.0], 1.0), 3)
+        2.77
+    """
+    scale = np.asarray(scale, np.float64) / step
+    return _floor_bits(np.zeros((1, len(scale))), scale)
+
+
+def check_count(count: int, payload_bytes: int, scale, step: float) -> None:
+    """Refuse a stated image count that a payload of ``payload_bytes`` cannot hold under the model.
+
+    Raises:
+        CorruptPayloadError: ``count`` images cost more bits than the payload has.
+    """
+    least = min_bits_per_image(scale, step)
+    budget = 8 * payload_bytes + SLACK_BITS
+    if count * least > budget:
+        raise CorruptPayloadError(
+            f"the header states {count:,} images but its {payload_bytes}-byte payload holds at most "
+            f"{int(budget // least):,} under this model (each image costs at least {least:.1f} bits)"
+        )
+
+
+def symbol_model(scale, step: float):
+    """constriction's model family for symbols of the given prior scales, and its clipping range.
+
+    Returns:
+        ``(family, stds, low, high)``: the ``QuantizedGaussian`` family over
+        ``[low, high]`` and the per-dimension standard deviations in symbol units.
+    """
+    import constriction
+
+    stds = np.asarray(scale, np.float64) / step
+    low = int(np.clip(np.floor((-PRIOR_SPAN * stds).min()), -MAX_SYMBOL, MAX_SYMBOL))
+    high = int(np.clip(np.ceil((PRIOR_SPAN * stds).max()), -MAX_SYMBOL, MAX_SYMBOL))
+    return constriction.stream.model.QuantizedGaussian(low, high), stds, low, high
+
+
+def encode_symbols(symbols, scale, step: float) -> bytes:
+    """Range-code int symbols ``(n, latent_dim)``: 32-bit little-endian words, trailing zero bytes dropped."""
+    import constriction
+
+    symbols = np.asarray(symbols)
+    if symbols.size == 0:
+        return b""
+    family, stds, low, high = symbol_model(scale, step)
+    encoder = constriction.stream.queue.RangeEncoder()
+    stds = np.tile(stds, len(symbols))
+    encoder.encode(np.clip(symbols, low, high).astype(np.int32).ravel(), family, np.zeros_like(stds), stds)
+    return encoder.get_compressed().astype("<u4").tobytes().rstrip(b"\0")
+
+
+def decode_symbols(payload: bytes, scale, step: float, count: int, *, chunk_images: int = CHUNK_IMAGES):
+    """Decode ``count`` images' symbols from a payload, never reading more than it holds.
+
+    Checks, each raising :class:`~cae_lib.codec.container.CorruptPayloadError`:
+
+    1. before decoding anything, that ``count`` images fit in the payload
+       at all (:func:`check_count`);
+    2. after each chunk of ``chunk_images`` images, that the symbols decoded
+       so far cost no more bits than the payload has (the decoder's
+       position), and that a decoder that has used up its data has only
+       nearly free images left;
+    3. at the end, that no data is left over.
+
+    Returns:
+        int32 symbols ``(count, latent_dim)``.
+    """
+    import constriction
+
+    scale = np.asarray(scale, np.float64)
+    dims = len(scale)
+    budget = 8 * len(payload) + SLACK_BITS
+    if count == 0:
+        if payload:
+            raise CorruptPayloadError(f"the header states 0 images but {len(payload)} payload bytes follow")
+        return np.zeros((0, dims), np.int32)
+    check_count(count, len(payload), scale, step)
+    least = min_bits_per_image(scale, step)
+    family, stds, _, _ = symbol_model(scale, step)
+    words = np.frombuffer(payload + b"\0" * (-len(payload) % 4), dtype="<u4").astype(np.uint32)
+    out = np.empty((count, dims), np.int32)
+    chunk_stds = np.tile(stds, min(count, chunk_images))
+    chunk_means = np.zeros_like(chunk_stds)
+    spent = 0.0
+    try:
+        decoder = constriction.stream.queue.RangeDecoder(words)
+        for start in range(0, count, chunk_images):
+            n = min(chunk_images, count - start)
+            if decoder.maybe_exhausted() and (count - start) * least > SLACK_BITS:
+                raise CorruptPayloadError(
+                    f"the payload ends at image {start:,} of the {count:,} the header states"
+                )
+            symbols = decoder.decode(family, chunk_means[: n * dims], chunk_stds[: n * dims])
+            out[start : start + n] = np.asarray(symbols, np.int32).reshape(n, dims)
+            spent += _floor_bits(out[start : start + n], stds)
+            if spent > budget:
+                raise CorruptPayloadError(
+                    f"images up to {start + n:,} of {count:,} need more than the payload's "
+                    f"{len(payload)} bytes: the file is damaged or its header lies"
+                )
+        if not decoder.maybe_exhausted():
+            raise CorruptPayloadError(
+                f"payload data is left over after the {count:,} images the header states"
+            )
+    except CorruptPayloadError:
+        raise
+    except BaseException as exc:  # constriction reports invalid data with assertion errors
+        if isinstance(exc, (KeyboardInterrupt, SystemExit, MemoryError)):
+            raise
+        raise CorruptPayloadError(f"the payload does not decode under this model ({exc})") from None
+    return out
