@@ -42,7 +42,7 @@ TARGET_RATIO = 6.0
 
 def judge_classifier(x_train, y_train, *, quick: bool):
     """The task-aware judge: trained once, then cached in benchmarks/.cache."""
-    import keras
+    from cae_lib._tf import keras
 
     path = CACHE / ("classifier_quick.keras" if quick else "classifier.keras")
     if path.exists():
