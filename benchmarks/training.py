@@ -43,24 +43,11 @@ LEVELS = (22.0, 24.0)
 
 
 def build_naive_seed(latent_dim: int = 28) -> keras.Model:
-    """The seed architecture written the obvious way: stride 1 everywhere, 32/64 filters."""
+    """The seed architecture written the obvious way (:func:`cae_lib.models.build_naive_seed`), joined."""
     keras.utils.set_random_seed(0)
+    encoder, decoder = models.build_naive_seed(latent_dim)
     image = keras.Input((28, 28, 1))
-    x = keras.layers.Conv2D(32, 3, padding="same")(image)
-    x = keras.layers.ReLU()(x)
-    x = keras.layers.Conv2D(64, 3, padding="same")(x)
-    x = keras.layers.Conv2D(64, 3, padding="same")(x)
-    x = keras.layers.Flatten()(x)
-    x = keras.layers.Dense(128, activation="relu")(x)
-    z = keras.layers.Dense(latent_dim)(x)
-    y = keras.layers.Dense(128, activation="relu")(z)
-    y = keras.layers.Dense(28 * 28 * 64, activation="relu")(y)
-    y = keras.layers.Reshape((28, 28, 64))(y)
-    y = keras.layers.Conv2DTranspose(64, 3, padding="same")(y)
-    y = keras.layers.Conv2DTranspose(32, 3, padding="same")(y)
-    y = keras.layers.ReLU()(y)
-    out = keras.layers.Conv2DTranspose(1, 3, padding="same", activation="sigmoid")(y)
-    return keras.Model(image, out, name="naive_seed")
+    return keras.Model(image, decoder(encoder(image)), name="naive_seed")
 
 
 class ScoreEachEpoch(keras.callbacks.Callback):

@@ -291,6 +291,40 @@ def build_pca_autoencoder(x_train, n_components: int, *, name: str = "pca_autoen
     return keras.Model(image, decoder(encoder(image)), name=name)
 
 
+def build_naive_seed(latent_dim: int = DEFAULT_LATENT_DIM) -> tuple[keras.Model, keras.Model]:
+    """The seed's layer sequence written the obvious way: stride 1 everywhere, 32/64 filters.
+
+    Encoder: Conv2D 32 -> ReLU -> Conv2D 64 -> Conv2D 64 (3 x 3, stride 1,
+    same padding: the grid stays 28 x 28) -> Flatten -> Dense 128 (ReLU) ->
+    Dense ``latent_dim``. Decoder: Dense 128 (ReLU) -> Dense 28 x 28 x 64
+    (ReLU) -> Reshape -> Conv2DTranspose 64 -> Conv2DTranspose 32 -> ReLU ->
+    Conv2DTranspose 1 (sigmoid). About 13 million parameters, 30 times the
+    course's default: ``benchmarks/training.py`` times it against the
+    default, notebook 03 counts its parameters. Unseeded (seed Keras first).
+
+    Returns:
+        ``(encoder, decoder)``, two ``keras.Model`` objects.
+    """
+    side = IMAGE_SHAPE[0]
+    image = keras.Input(IMAGE_SHAPE)
+    x = layers.Conv2D(32, 3, padding="same")(image)
+    x = layers.ReLU()(x)
+    x = layers.Conv2D(64, 3, padding="same")(x)
+    x = layers.Conv2D(64, 3, padding="same")(x)
+    x = layers.Flatten()(x)
+    x = layers.Dense(128, activation="relu")(x)
+    encoder = keras.Model(image, layers.Dense(latent_dim)(x), name="seed_encoder")
+    z = keras.Input((latent_dim,))
+    y = layers.Dense(128, activation="relu")(z)
+    y = layers.Dense(side * side * 64, activation="relu")(y)
+    y = layers.Reshape((side, side, 64))(y)
+    y = layers.Conv2DTranspose(64, 3, padding="same")(y)
+    y = layers.Conv2DTranspose(32, 3, padding="same")(y)
+    y = layers.ReLU()(y)
+    outputs = layers.Conv2DTranspose(1, 3, padding="same", activation="sigmoid")(y)
+    return encoder, keras.Model(z, outputs, name="seed_decoder")
+
+
 def build_digit_classifier(*, seed: int | None = 0, name: str = "digit_classifier") -> keras.Model:
     """A small CNN that reads MNIST digits (about 99% test accuracy after 3 epochs).
 

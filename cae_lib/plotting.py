@@ -195,3 +195,203 @@ def show_reconstructions(originals, reconstructions, *, titles=None, size=1.2):
         axes[i, 0].set_ylabel(label, fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def codec_pipeline_diagram(
+    *,
+    latent_dim: int = 28,
+    image_side: int = 28,
+    step: float | None = None,
+    symbols=None,
+    payload_bytes: int | None = None,
+    file_bytes: int | None = None,
+    psnr_db: float | None = None,
+    ax=None,
+):
+    """Draw the codec pipeline: what ``codec.compress`` does (top row) and ``codec.decompress`` (bottom row).
+
+    Operations are blue boxes; between them, grey boxes say what flows, with
+    its size for one digit: ``image_side**2`` bytes of pixels, ``latent_dim``
+    float32 values (4 bytes each), ``latent_dim`` integer symbols, then the
+    file. Pass the numbers of a real digit to label it with them.
+
+    Args:
+        latent_dim: Values in the latent.
+        image_side: Side of the square uint8 image in pixels.
+        step: The quantisation step, shown in the quantiser (None: not shown).
+        symbols: The digit's integer symbols; the first few are shown.
+        payload_bytes: Bytes of range-coded payload of the digit.
+        file_bytes: Bytes of its whole ``.cae`` file (header and checksum included).
+        psnr_db: PSNR of the decoded digit, shown under it.
+        ax: Matplotlib axes to draw on (default: a new figure).
+
+    Returns:
+        The ``matplotlib.figure.Figure``.
+
+    Example:
+        >>> fig = codec_pipeline_diagram(step=1.0, payload_bytes=12, file_bytes=28)  # doctest: +SKIP
+    """
+    if latent_dim < 1 or image_side < 1:
+        raise ValueError(
+            f"latent_dim and image_side must be positive. Received: latent_dim={latent_dim}, image_side={image_side}"
+        )
+    if ax is None:
+        _, ax = plt.subplots(figsize=(12, 3.6))
+    pixels = image_side * image_side
+    step_text = "" if step is None else f"\nstep = {step:g}"
+    shown = ""
+    if symbols is not None:
+        values = [int(v) for v in np.ravel(symbols)]
+        shown = "\n[" + ", ".join(str(v) for v in values[:4]) + (", …]" if len(values) > 4 else "]")
+    if file_bytes is not None and payload_bytes is not None:
+        header = file_bytes - payload_bytes
+        file_text = f".cae file\n{file_bytes} B =\n{header} header/CRC\n+ {payload_bytes} payload"
+    elif file_bytes is not None:
+        file_text = f".cae file\n{file_bytes} B"
+    elif payload_bytes is not None:
+        file_text = f"payload\n{payload_bytes} B"
+    else:
+        file_text = ".cae file\nbytes"
+    digit = f"digit\n{image_side}×{image_side} uint8\n= {pixels} B"
+    decoded = f"decoded digit\n{image_side}×{image_side} uint8\n= {pixels} B"
+    if psnr_db is not None:
+        decoded += f"\n{psnr_db:.1f} dB"
+    latent = f"latent z\n{latent_dim} float32\n= {4 * latent_dim} B"
+    top = [
+        (digit, "data"), ("encoder", "op"), (latent, "data"), ("rotate\ny = (z − loc)·R", "op"),
+        (f"y\n{latent_dim} floats", "data"), (f"quantise\nk = round(y / step){step_text}", "op"),
+        (f"k\n{latent_dim} integers{shown}", "data"), ("range coder\n(prior: Gaussian\nper coordinate)", "op"),
+    ]  # fmt: skip
+    bottom = [
+        (decoded, "data"), ("decoder", "op"), (f"ẑ\n{latent_dim} float32", "data"),
+        ("un-rotate\nẑ = k·step·Rᵀ + loc", "op"), (f"k\n{latent_dim} integers", "data"),
+        ("range decoder\n(same prior)", "op"),
+    ]  # fmt: skip
+    style = {
+        "op": {"boxstyle": "round,pad=0.4", "facecolor": "#cfe2f3", "edgecolor": "#3d6f9e"},
+        "data": {"boxstyle": "square,pad=0.35", "facecolor": "#f2f2f2", "edgecolor": "#999999"},
+        "file": {"boxstyle": "square,pad=0.4", "facecolor": "#fde9c9", "edgecolor": "#c27c0e"},
+    }
+    dx = 1.5
+    width = dx * len(top) + 0.9
+    y_top, y_bottom, y_file = 2.2, 0.2, 1.2
+
+    def node(x, y, text, kind):
+        return ax.text(x, y, text, ha="center", va="center", fontsize=8, bbox=style[kind], zorder=2)
+
+    def arrow(source, target, start=(1.0, 0.5), end=(0.0, 0.5)):
+        """An arrow between two boxes, from a point of ``source`` to one of ``target`` (fractions of each text)."""
+        ax.annotate("", xy=end, xycoords=target, xytext=start, textcoords=source, zorder=1,
+                    arrowprops={"arrowstyle": "-|>", "color": "#555555", "shrinkA": 6, "shrinkB": 6})  # fmt: skip
+
+    tops = [node(i * dx, y_top, text, kind) for i, (text, kind) in enumerate(top)]
+    for a, b in zip(tops, tops[1:]):
+        arrow(a, b)
+    file_x = len(top) * dx
+    file_box = node(file_x, y_file, file_text, "file")
+    arrow(tops[-1], file_box, start=(0.5, 0.0), end=(0.5, 1.0))
+    first_x = (len(top) - len(bottom)) * dx
+    bottoms = [node(first_x + i * dx, y_bottom, text, kind) for i, (text, kind) in enumerate(bottom)]
+    arrow(file_box, bottoms[-1], start=(0.5, 0.0), end=(1.0, 0.5))
+    for a, b in zip(bottoms[::-1], bottoms[::-1][1:]):
+        arrow(a, b, start=(0.0, 0.5), end=(1.0, 0.5))
+    bold = {"fontsize": 9, "fontweight": "bold", "ha": "left"}
+    ax.text(-0.7, y_top + 0.75, "compress (sender)", **bold)
+    ax.text(first_x - 0.7, y_bottom - 0.8, "decompress (receiver)", **bold)
+    ax.set_xlim(-0.8, width)
+    ax.set_ylim(y_bottom - 1.0, y_top + 1.0)
+    ax.axis("off")
+    ax.figure.tight_layout()
+    return ax.figure
+
+
+def _layer_box_text(layer) -> tuple[str, str]:
+    """``(text, kind)`` of one layer for :func:`architecture_diagram`: what it does, its output shape and parameters."""
+    kind_name = type(layer).__name__
+    shape = tuple(layer.output.shape[1:])
+    shape_text = "×".join(str(d) for d in shape)
+    activation = getattr(getattr(layer, "activation", None), "__name__", "linear")
+    act = "" if activation == "linear" else f"\n+ {'ReLU' if activation == 'relu' else activation}"
+    if kind_name == "InputLayer":
+        return f"{layer.name}\ninput\n{shape_text}", "input"
+    if kind_name in ("Conv2D", "Conv2DTranspose"):
+        k = "×".join(str(d) for d in layer.kernel_size)
+        stride = "" if tuple(layer.strides) == (1, 1) else f", stride {layer.strides[0]}"
+        what = "Conv2D" if kind_name == "Conv2D" else "Conv2DTranspose"
+        text = f"{layer.name}\n{what} {layer.filters}\n{k}{stride}{act}"
+        kind = "conv"
+    elif kind_name == "Dense":
+        text, kind = f"{layer.name}\nDense {layer.units}{act}", "dense"
+    elif kind_name == "ReLU":
+        text, kind = f"{layer.name}\nReLU", "activation"
+    else:
+        text, kind = f"{layer.name}\n{kind_name}", "reshape"
+    params = int(layer.count_params())
+    return f"{text}\n→ {shape_text}" + (f"\n{params:,} params" if params else ""), kind
+
+
+def architecture_diagram(encoder=None, decoder=None, *, latent_dim: int = 28, ax=None):
+    """Draw an encoder and a decoder layer by layer, each box with its layer, activation, output shape and parameters.
+
+    The boxes are read from the models themselves (``model.layers``), so the
+    picture is whatever the models are: the course's by default, or yours.
+    The encoder runs left to right on top; the decoder mirrors it right to
+    left underneath, so each decoder layer sits under the encoder layer it
+    undoes.
+
+    Args:
+        encoder: A functional ``keras.Model`` (default:
+            ``models.build_encoder(latent_dim)``).
+        decoder: A functional ``keras.Model`` (default:
+            ``models.build_decoder(latent_dim)``).
+        latent_dim: Latent size of the default models.
+        ax: Matplotlib axes to draw on (default: a new figure).
+
+    Returns:
+        The ``matplotlib.figure.Figure``.
+
+    Example:
+        >>> fig = architecture_diagram(latent_dim=8)  # doctest: +SKIP
+    """
+    from . import models
+
+    encoder = models.build_encoder(latent_dim) if encoder is None else encoder
+    decoder = models.build_decoder(latent_dim) if decoder is None else decoder
+    rows = [[_layer_box_text(layer) for layer in model.layers] for model in (encoder, decoder)]
+    columns = max(len(row) for row in rows)
+    dx, y_top, y_bottom = 1.55, 2.3, 0.0
+    if ax is None:
+        _, ax = plt.subplots(figsize=(dx * columns + 1.0, 5.0))
+    colours = {
+        "input": ("#ffffff", "#777777"),
+        "conv": ("#cfe2f3", "#3d6f9e"),
+        "dense": ("#fde9c9", "#c27c0e"),
+        "activation": ("#d9ead3", "#4e8a3a"),
+        "reshape": ("#f2f2f2", "#999999"),
+    }
+
+    def node(x, y, text, kind):
+        face, edge = colours[kind]
+        style = {"boxstyle": "round,pad=0.35", "facecolor": face, "edgecolor": edge}
+        ax.text(x, y, text, ha="center", va="center", fontsize=7.5, bbox=style, zorder=2)
+
+    def arrow(start, end, shrink=34):
+        ax.annotate("", xy=end, xytext=start, zorder=1,
+                    arrowprops={"arrowstyle": "-|>", "color": "#555555", "shrinkA": shrink, "shrinkB": shrink})  # fmt: skip
+
+    top_xs = [i * dx for i in range(len(rows[0]))]
+    bottom_xs = [(columns - 1 - i) * dx for i in range(len(rows[1]))]
+    for xs, y, row in ((top_xs, y_top, rows[0]), (bottom_xs, y_bottom, rows[1])):
+        for x, (text, kind) in zip(xs, row):
+            node(x, y, text, kind)
+        for a, b in zip(xs, xs[1:]):
+            arrow((a, y), (b, y))
+    arrow((top_xs[-1], y_top), (bottom_xs[0], y_bottom), shrink=44)
+    bold = {"fontsize": 9, "fontweight": "bold", "ha": "left"}
+    ax.text(-0.7, y_top + 1.05, f"{encoder.name}: {encoder.count_params():,} parameters →", **bold)
+    ax.text(-0.7, y_bottom - 1.15, f"← {decoder.name}: {decoder.count_params():,} parameters", **bold)
+    ax.set_xlim(-0.8, dx * (columns - 1) + 0.8)
+    ax.set_ylim(y_bottom - 1.3, y_top + 1.3)
+    ax.axis("off")
+    ax.figure.tight_layout()
+    return ax.figure

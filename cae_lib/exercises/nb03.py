@@ -1,0 +1,293 @@
+"""Checks for notebook 03 · Encoding.
+
+Each check takes the learner's answer (plus what it needs from the
+notebook) and says precisely what is wrong; see :mod:`cae_lib.exercises`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import NotAnswered, Wrong, answered, exercise
+
+LATENT_DIM = 28
+WEIGHTED = ("conv1", "conv2", "conv3", "dense1", "latent")
+"""The reference encoder's layers with weights, in order (their names let the shipped weights load)."""
+BETWEEN = {
+    "conv2": "a ReLU after conv1 (its layer 'relu')",
+    "dense1": "a Flatten (7 x 7 x 16 -> 784)",
+}
+"""What the reference has between a weighted layer and the one before it."""
+ACTIVATION = {"conv1": None, "conv2": "relu", "conv3": "relu", "dense1": "relu", "latent": None}
+"""The activation inside each weighted layer of the reference."""
+RELU_FOLLOWS = {"conv1"}
+"""Layers followed by a ReLU in the reference: a ReLU inside them changes nothing."""
+SEED_FIGURES = (8.9e6, 68.34e3)
+"""The two bare figures on the seed slide "Encoding and Decoding the Image"."""
+
+
+def _reference_encoder():
+    from .. import models, pretrained
+
+    return models.encoder_of(pretrained.load_pretrained(LATENT_DIM))
+
+
+def _library_encoder_builder():
+    from .. import models
+
+    return models.build_encoder
+
+
+def _shape(tensor_or_shape) -> tuple:
+    shape = getattr(tensor_or_shape, "shape", tensor_or_shape)
+    return tuple(None if d is None else int(d) for d in shape)
+
+
+def _hxw(shape: tuple) -> str:
+    return " x ".join(str(d) for d in shape[1:])
+
+
+def _probe(model, names):
+    """A model from ``model``'s input to the input and the output of each named layer."""
+    from .._tf import keras
+
+    tensors = []
+    for name in names:
+        layer = model.get_layer(name)
+        tensors += [layer.input, layer.output]
+    return keras.Model(model.input, tensors)
+
+
+def _gap(a, b) -> float:
+    return float(np.max(np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64))))
+
+
+@exercise("03_encoding_ex1", "the encoder in Keras", fallback=_library_encoder_builder)
+def encoder(build, digits) -> str:
+    """Check ``build(latent_dim=28)`` against the shipped latent-28 encoder, layer by layer, on ``digits``.
+
+    The shipped weights are loaded into the learner's layers by name, so a
+    missing ReLU, a wrong stride or the wrong padding shows up as different
+    numbers (or shapes) at the first layer where it happens.
+    """
+    from .._tf import keras
+
+    model = answered(build(latent_dim=LATENT_DIM), "build_my_encoder returns None")
+    if not isinstance(model, keras.Model):
+        raise Wrong(f"build_my_encoder returned a {type(model).__name__}, not a keras.Model: "
+                    "end with `return keras.Model(inputs, latent, name='encoder')`")  # fmt: skip
+    reference = _reference_encoder()
+    digits = np.asarray(digits, np.float32)
+    if digits.max() > 1.0:
+        digits = digits / np.float32(255)
+    if digits.ndim == 3:
+        digits = digits[..., None]
+
+    if _shape(model.input) != (None, 28, 28, 1):
+        raise Wrong(f"the input has shape {_shape(model.input)}; it should be (None, 28, 28, 1): "
+                    "keras.Input(shape=(28, 28, 1))")  # fmt: skip
+    names = [layer.name for layer in model.layers]
+    missing = [name for name in WEIGHTED if name not in names]
+    if missing:
+        raise Wrong(f"no layer named {', '.join(missing)} (your layers: {', '.join(names)}): "
+                    f"name the weighted layers {', '.join(WEIGHTED)} with name=..., so the shipped weights can load")  # fmt: skip
+    extra = [layer.name for layer in model.layers if layer.weights and layer.name not in WEIGHTED]
+    if extra:
+        raise Wrong(f"layer(s) {', '.join(extra)} have weights the reference encoder does not have: "
+                    f"its only weighted layers are {', '.join(WEIGHTED)}")  # fmt: skip
+
+    for name in WEIGHTED:
+        mine, theirs = _shape(model.get_layer(name).output), _shape(reference.get_layer(name).output)
+        if mine == theirs:
+            continue
+        hint = "check its number of filters / units"
+        if len(mine) == 4 and len(theirs) == 4 and mine[1:3] != theirs[1:3]:
+            before = _shape(model.get_layer(name).input)[1]
+            if mine[1] == -(-before // 2) and theirs[1] == before:
+                hint = "the reference keeps the grid here: strides=1 (the default)"
+            elif mine[1] == before and theirs[1] == -(-before // 2):
+                hint = "the reference halves the grid here: strides=2"
+            elif mine[1] < theirs[1]:
+                hint = "padding='valid' loses the border: use padding='same'"
+            else:
+                hint = "check the stride and padding='same'"
+        raise Wrong(f"layer {name} outputs {_hxw(mine)}, the reference {_hxw(theirs)}: {hint}")
+
+    for name in WEIGHTED:
+        mine = [tuple(w.shape) for w in model.get_layer(name).get_weights()]
+        theirs = [tuple(w.shape) for w in reference.get_layer(name).get_weights()]
+        if mine != theirs:
+            hint = "a 3 x 3 kernel (kernel_size=3)" if len(theirs[0]) == 4 else "a bias (use_bias=True)"
+            raise Wrong(f"layer {name} has weights of shapes {mine}, the reference {theirs}: it uses {hint}")
+        model.get_layer(name).set_weights(reference.get_layer(name).get_weights())
+
+    if _shape(model.output) != _shape(reference.output):
+        raise Wrong(f"the model outputs {_shape(model.output)}, the reference {_shape(reference.output)}: "
+                    "end with the layer named latent")  # fmt: skip
+
+    got = _probe(model, WEIGHTED).predict(digits, verbose=0)
+    want = _probe(reference, WEIGHTED).predict(digits, verbose=0)
+    previous = None
+    for k, name in enumerate(WEIGHTED):
+        in_mine, out_mine, in_ref, out_ref = got[2 * k], got[2 * k + 1], want[2 * k], want[2 * k + 1]
+        scale = 1e-3 * (1.0 + float(np.abs(in_ref).max()))
+        if _gap(in_mine, in_ref) > scale:
+            between = BETWEEN.get(name, "nothing")
+            if name in BETWEEN and "ReLU" in between and _gap(np.maximum(in_mine, 0), in_ref) <= scale:
+                raise Wrong(f"nothing applies a ReLU between {previous} and {name}: the reference has {between} "
+                            f"(what reaches {name} differs by up to {_gap(in_mine, in_ref):.3g} on these digits)")  # fmt: skip
+            raise Wrong(f"what reaches {name} differs from the reference by up to {_gap(in_mine, in_ref):.3g} "
+                        f"on these digits: between {previous} and {name} the reference has {between}")  # fmt: skip
+        scale = 1e-3 * (1.0 + float(np.abs(out_ref).max()))
+        if _gap(out_mine, out_ref) > scale:
+            if name in RELU_FOLLOWS and _gap(out_mine, np.maximum(out_ref, 0)) <= scale:
+                pass  # a ReLU inside conv1 and the ReLU after it: the same network
+            elif ACTIVATION[name] == "relu" and _gap(np.maximum(out_mine, 0), out_ref) <= scale:
+                raise Wrong(f"layer {name} has no activation: the reference applies ReLU after {name} "
+                            f"(outputs differ by up to {_gap(out_mine, out_ref):.3g} on these digits): "
+                            "add activation='relu'")  # fmt: skip
+            elif ACTIVATION[name] is None and _gap(out_mine, np.maximum(out_ref, 0)) <= scale:
+                raise Wrong(f"layer {name} applies a ReLU the reference does not have "
+                            f"(outputs differ by up to {_gap(out_mine, out_ref):.3g}): "
+                            + ("the latent must be free to go negative: no activation" if name == "latent"
+                               else "leave its activation out"))  # fmt: skip
+            else:
+                raise Wrong(f"layer {name} gets the same input and weights as the reference but its output differs "
+                            f"by up to {_gap(out_mine, out_ref):.3g}: check its activation (the reference: "
+                            f"{ACTIVATION[name] or 'none'})")  # fmt: skip
+        previous = name
+
+    mine, theirs = model.predict(digits, verbose=0), reference.predict(digits, verbose=0)
+    if _gap(mine, theirs) > 1e-3 * (1.0 + float(np.abs(theirs).max())):
+        raise Wrong(f"every layer matches, yet the latents differ by up to {_gap(mine, theirs):.3g}: "
+                    "the model's output must be the latent layer's output")  # fmt: skip
+    return (f"with the shipped weights loaded, your encoder gives the reference latents on {len(digits)} digits "
+            f"(largest difference {_gap(mine, theirs):.1g}); {model.count_params():,} parameters")  # fmt: skip
+
+
+@exercise("03_encoding_ex2", "output size with same padding")
+def output_size(function) -> str:
+    """Check ``function(n, stride)`` against Keras' Conv2D with padding='same' for every n in 1..30, stride 1..3."""
+    if function(28, 2) is None:
+        raise NotAnswered("output_size returns None")
+    from .._tf import keras
+
+    for stride in (1, 2, 3):
+        for n in (28, 14, 7, *range(1, 31)):
+            layer = keras.layers.Conv2D(1, 3, strides=stride, padding="same")
+            keras_n = int(layer.compute_output_shape((None, n, n, 1))[1])
+            mine = function(n, stride)
+            if mine != keras_n:
+                hint = ("same padding rounds up: ceil(n / s), which is -(-n // s) in integers"
+                        if mine == n // stride else "with padding='same' the kernel size does not matter: ceil(n / s)")  # fmt: skip
+                raise Wrong(f"output_size({n}, {stride}) = {mine!r}, Keras gives {keras_n}: {hint}")
+    return (
+        "ceil(n / s) for n = 1..30 and strides 1..3, as Keras computes it; 28 -> 14 -> 7 -> 7 in our encoder"
+    )
+
+
+@exercise("03_encoding_ex4", "closest pair of classes in latent space")
+def closest_classes(pair, latents, labels) -> str:
+    """Check that ``pair`` names the two distinct classes whose mean latents are nearest."""
+    try:
+        a, b = (int(v) for v in pair)
+    except (TypeError, ValueError):
+        raise Wrong(f"give two class labels, e.g. (3, 5); got {pair!r}") from None
+    latents, labels = np.asarray(latents, np.float64), np.asarray(labels)
+    classes = np.unique(labels)
+    if a == b:
+        raise Wrong(f"({a}, {b}) is one class twice: a centroid is at distance 0 from itself; "
+                    "leave the diagonal out of the search (e.g. add np.inf on it)")  # fmt: skip
+    if a not in classes or b not in classes:
+        raise Wrong(f"the classes are {classes.tolist()}; got ({a}, {b})")
+    centroids = {c: latents[labels == c].mean(axis=0) for c in classes}
+    best = min(
+        ((c, d) for c in classes for d in classes if c < d),
+        key=lambda p: np.linalg.norm(centroids[p[0]] - centroids[p[1]]),
+    )
+    distance = float(np.linalg.norm(centroids[a] - centroids[b]))
+    closest = float(np.linalg.norm(centroids[best[0]] - centroids[best[1]]))
+    if distance > closest + 1e-9:
+        raise Wrong(f"the centroids of {a} and {b} are {distance:.2f} apart, but another pair is closer "
+                    f"({closest:.2f}): compare the class means of the latents (not of the pixels) for every pair")  # fmt: skip
+    return f"classes {best[0]} and {best[1]}: their mean latents are {closest:.2f} apart, the closest of the 45 pairs"
+
+
+def _pca_psnrs(x_train, x_test, ks):
+    """Mean test PSNR of PCA with ``k`` components for each k, computed as :func:`models.build_pca_autoencoder` does."""
+    from .. import metrics
+
+    flat = np.asarray(x_train, np.float32).reshape(len(x_train), -1)
+    mean = flat.mean(axis=0, dtype=np.float64)
+    covariance = (flat.T @ flat).astype(np.float64) / len(flat) - np.outer(mean, mean)
+    eigenvalues, eigenvectors = np.linalg.eigh(covariance)
+    order = np.argsort(eigenvalues)[::-1]
+    test = np.asarray(x_test, np.float32).reshape(len(x_test), -1)
+    out = {}
+    for k in ks:
+        v = eigenvectors[:, order[:k]].astype(np.float32)
+        recon = np.clip((test - mean.astype(np.float32)) @ v @ v.T + mean.astype(np.float32), 0.0, 1.0)
+        out[k] = metrics.mean_psnr(test, recon, data_range=1.0)
+    return out
+
+
+@exercise("03_encoding_ex5", "PCA components to match the autoencoder")
+def pca_components(k, x_train, x_test, target) -> str:
+    """Check that ``k`` is the smallest number of PCA components reaching ``target`` dB on ``x_test``."""
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise Wrong(f"give a number of components (a positive int); got {k!r}")
+    k = int(k)
+    psnr = _pca_psnrs(x_train, x_test, [k - 1, k] if k > 1 else [k])
+    if psnr[k] < target:
+        raise Wrong(f"PCA with {k} components reaches {psnr[k]:.2f} dB, short of the autoencoder's {target:.2f} dB: "
+                    "it needs more")  # fmt: skip
+    if k > 1 and psnr[k - 1] >= target:
+        raise Wrong(f"{k - 1} components already reach {psnr[k - 1]:.2f} dB >= {target:.2f} dB: "
+                    "the question asks for the smallest number (try every k, not a coarse grid)")  # fmt: skip
+    return f"{k} components: {psnr[k - 1]:.2f} dB with {k - 1}, {psnr[k]:.2f} dB with {k} (target {target:.2f} dB)"
+
+
+def seed_models(latent_dim: int = LATENT_DIM):
+    """The naive seed model as ``(encoder, decoder)``: :func:`cae_lib.models.build_naive_seed`."""
+    from ..models import build_naive_seed
+
+    return build_naive_seed(latent_dim)
+
+
+def _layer_counts(model) -> list[int]:
+    return [int(layer.count_params()) for layer in model.layers if layer.count_params()]
+
+
+@exercise("03_encoding_ex3", "the seed model's parameters")
+def seed_counts(counts) -> str:
+    """Check ``(encoder, decoder)`` parameter counts against Keras' ``count_params`` of :func:`seed_models`."""
+    try:
+        mine = dict(zip(("encoder", "decoder"), (answered(c) for c in counts), strict=True))
+    except (TypeError, ValueError):
+        raise Wrong(f"give two numbers, (encoder parameters, decoder parameters); got {counts!r}") from None
+    encoder, decoder = seed_models()
+    for part, model in (("encoder", encoder), ("decoder", decoder)):
+        value, keras_count = mine[part], int(model.count_params())
+        if value == keras_count:
+            continue
+        per_layer = _layer_counts(model)
+        biases = sum(int(np.prod(w.shape)) for w in model.weights if len(w.shape) == 1)
+        grid_28 = 28 * 28 * 64 * 128 + (128 if part == "encoder" else 28 * 28 * 64)
+        grid_7 = 7 * 7 * 64 * 128 + (128 if part == "encoder" else 7 * 7 * 64)
+        if value == keras_count - biases:
+            hint = "you left out the biases: one per filter of a convolution, one per unit of a dense layer"
+        elif value == keras_count - grid_28 + grid_7:
+            hint = (
+                "you flattened 7 x 7 x 64, but the seed's convolutions have stride 1: the grid stays 28 x 28"
+            )
+        elif abs(value - keras_count) < 0.01 * keras_count:
+            hint = "close: recount one of the small layers (a 3 x 3 kernel has 9 x c_in weights per filter)"
+        else:
+            hint = (f"most of them sit in one dense layer ({max(per_layer):,} in Keras' count): "
+                    "a dense layer has n_in x n_out weights + n_out biases")  # fmt: skip
+        raise Wrong(
+            f"{part}: you count {value:,}, Keras counts {keras_count:,} for the model described: {hint}"
+        )
+    total = encoder.count_params() + decoder.count_params()
+    return (f"encoder {encoder.count_params():,} + decoder {decoder.count_params():,} = {total:,} parameters, "
+            "as Keras counts them")  # fmt: skip

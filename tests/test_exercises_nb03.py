@@ -1,0 +1,248 @@
+"""Notebook 03's checks: each solution passes, and plausible wrong answers of the right shape fail, saying why."""
+
+import numpy as np
+import pytest
+
+from cae_lib import exercises, metrics, models
+from cae_lib._tf import keras
+from cae_lib.exercises import nb03
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+
+
+def solution(exercise_id: str) -> str:
+    return exercises.solution_path(exercise_id).read_text()
+
+
+def run(source: str, **namespace) -> dict:
+    """Execute a solution (or a wrong variant of it) in a namespace holding the notebook's names it uses."""
+    namespace = {"np": np, "keras": keras, "metrics": metrics, **namespace}
+    exec(compile(source, "<solution>", "exec"), namespace)
+    return namespace
+
+
+@pytest.fixture
+def strict(monkeypatch):
+    monkeypatch.setenv(exercises.STRICT_ENV, "strict")
+
+
+def fails(check, *args, match: str):
+    with pytest.raises(exercises.ExerciseFailed, match=match):
+        check(*args)
+
+
+# Exercise 1: the encoder in Keras, checked with the shipped weights on real digits
+
+
+@pytest.fixture(scope="module")
+def digits(mnist):
+    return mnist[1][0][:64]
+
+
+def test_ex1_solution_passes_and_is_returned(digits, capsys):
+    build = run(solution("03_encoding_ex1"))["build_my_encoder"]
+    assert nb03.encoder(build, digits) is build
+    assert "✓ Exercise 03_encoding_ex1" in capsys.readouterr().out
+
+
+def test_ex1_the_library_encoder_passes(digits, strict):
+    nb03.encoder(models.build_encoder, digits)
+
+
+WRONG_ENCODERS = {
+    "missing ReLU in conv2": (
+        'activation="relu", name="conv2"',
+        'name="conv2"',
+        r"layer conv2 has no activation: the reference applies ReLU after conv2 \(outputs differ by up to",
+    ),
+    "no ReLU after conv1": (
+        'x = layers.ReLU(name="relu")(x)',
+        "",
+        r"nothing applies a ReLU between conv1 and conv2",
+    ),
+    "stride 1 in conv2": (
+        'Conv2D(32, 3, strides=2, padding="same"',
+        'Conv2D(32, 3, padding="same"',
+        r"layer conv2 outputs 14 x 14 x 32, the reference 7 x 7 x 32: the reference halves the grid here: strides=2",
+    ),
+    "valid padding in conv1": (
+        'Conv2D(16, 3, strides=2, padding="same", name="conv1")',
+        'Conv2D(16, 3, strides=2, name="conv1")',
+        r"layer conv1 outputs 13 x 13 x 16, the reference 14 x 14 x 16: padding='valid' loses the border",
+    ),
+    "ReLU on the latent": (
+        'Dense(latent_dim, name="latent")',
+        'Dense(latent_dim, activation="relu", name="latent")',
+        r"layer latent applies a ReLU the reference does not have .*free to go negative",
+    ),
+    "5 x 5 kernel in conv3": (
+        'Conv2D(16, 3, padding="same", activation="relu", name="conv3")',
+        'Conv2D(16, 5, padding="same", activation="relu", name="conv3")',
+        r"layer conv3 has weights of shapes .* it uses a 3 x 3 kernel",
+    ),
+}
+
+
+@pytest.mark.parametrize("mistake", WRONG_ENCODERS)
+def test_ex1_rejects_a_plausible_wrong_encoder(mistake, digits, strict):
+    old, new, message = WRONG_ENCODERS[mistake]
+    source = solution("03_encoding_ex1")
+    assert old in source
+    build = run(source.replace(old, new))["build_my_encoder"]
+    fails(nb03.encoder, build, digits, match=message)
+
+
+def test_ex1_a_relu_inside_conv1_before_the_relu_layer_is_the_same_network(digits, strict):
+    source = solution("03_encoding_ex1").replace(
+        'padding="same", name="conv1"', 'padding="same", activation="relu", name="conv1"'
+    )
+    nb03.encoder(run(source)["build_my_encoder"], digits)
+
+
+def test_ex1_unanswered_falls_back_to_the_library_builder(digits, capsys):
+    def build_my_encoder(latent_dim=28):
+        return None
+
+    assert nb03.encoder(build_my_encoder, digits) is models.build_encoder
+    assert "○ Exercise 03_encoding_ex1" in capsys.readouterr().out
+
+
+# Exercise 2: output size with same padding
+
+
+def test_ex2_solution_passes(strict, capsys):
+    namespace = run(solution("03_encoding_ex2"))
+    assert namespace["sizes"] == [14, 7, 7]
+    nb03.output_size(namespace["output_size"])
+
+
+def test_ex2_rejects_floor_division(strict):
+    fails(
+        nb03.output_size,
+        lambda n, s: n // s,
+        match=r"output_size\(7, 2\) = 3, Keras gives 4: same padding rounds up",
+    )
+
+
+def test_ex2_rejects_the_valid_padding_formula(strict):
+    fails(nb03.output_size, lambda n, s: (n - 3) // s + 1, match=r"output_size\(\d+, 1\) = .*Keras gives")
+
+
+# Exercise 4: closest classes in latent space
+
+
+@pytest.fixture(scope="module")
+def clustered_latents():
+    """Ten classes around centres where 4 and 9 are the nearest pair, but 1 and 7 are nearest in another view."""
+    rng = np.random.default_rng(0)
+    centres = rng.normal(0, 10, (10, 28))
+    centres[9] = centres[4] + 0.5
+    labels = np.repeat(np.arange(10), 50)
+    return centres[labels] + rng.normal(0, 0.1, (500, 28)), labels
+
+
+def test_ex4_solution_passes(clustered_latents, strict):
+    latents, labels = clustered_latents
+    pair = run(solution("03_encoding_ex4"), latents=latents, y_test=labels)["closest_pair"]
+    assert sorted(map(int, pair)) == [4, 9]
+    nb03.closest_classes(pair, latents, labels)
+
+
+def test_ex4_rejects_a_class_paired_with_itself(clustered_latents, strict):
+    fails(nb03.closest_classes, (3, 3), *clustered_latents, match=r"\(3, 3\) is one class twice: .*diagonal")
+
+
+def test_ex4_rejects_a_pair_that_is_not_the_closest(clustered_latents, strict):
+    fails(nb03.closest_classes, (1, 7), *clustered_latents, match=r"another pair is closer")
+
+
+# Exercise 5: PCA components to match the autoencoder
+
+
+@pytest.fixture(scope="module")
+def pca_problem(fake_digits):
+    x_train = fake_digits(600, seed=3)[..., None] / np.float32(255)
+    x_test = fake_digits(100, seed=4)[..., None] / np.float32(255)
+    psnr = nb03._pca_psnrs(x_train, x_test, [11, 12])
+    assert psnr[12] - psnr[11] > 0.01
+    return x_train, x_test, psnr[12] - 0.001  # 12 components reach the target, 11 do not
+
+
+def test_ex5_solution_passes(pca_problem, strict):
+    from sklearn.decomposition import PCA
+
+    x_train, x_test, target = pca_problem
+    namespace = run(
+        solution("03_encoding_ex5"),
+        PCA=PCA,
+        x_train_f=x_train,
+        x_test_f=x_test,
+        comparison={8: (0.0, target)},
+    )
+    assert namespace["pca_needed"] == 12
+    nb03.pca_components(namespace["pca_needed"], x_train, x_test, target)
+
+
+@pytest.mark.parametrize(
+    ("k", "message"),
+    [
+        (13, r"12 components already reach .* the smallest number"),
+        (11, r"PCA with 11 components reaches .* short of"),
+    ],
+)
+def test_ex5_rejects_an_off_by_one(k, message, pca_problem, strict):
+    fails(nb03.pca_components, k, *pca_problem, match=message)
+
+
+# Exercise 3: the seed model's parameters
+
+
+def test_ex3_solution_passes(strict):
+    namespace = run(solution("03_encoding_ex3"))
+    assert (namespace["seed_encoder"], namespace["seed_decoder"]) == (6_482_012, 6_532_097)
+    nb03.seed_counts((namespace["seed_encoder"], namespace["seed_decoder"]))
+
+
+def test_ex3_rejects_counts_without_biases(strict):
+    source = solution("03_encoding_ex3").replace("(kernel * kernel * c_in + 1)", "(kernel * kernel * c_in)")
+    namespace = run(source.replace("n_out * (n_in + 1)", "n_out * n_in"))
+    fails(
+        nb03.seed_counts,
+        (namespace["seed_encoder"], namespace["seed_decoder"]),
+        match=r"you left out the biases",
+    )
+
+
+def test_ex3_rejects_a_7_by_7_grid(strict):
+    namespace = run(solution("03_encoding_ex3").replace("flat = 28 * 28 * 64", "flat = 7 * 7 * 64"))
+    fails(
+        nb03.seed_counts,
+        (namespace["seed_encoder"], namespace["seed_decoder"]),
+        match=r"the grid stays 28 x 28",
+    )
+
+
+def test_ex3_unanswered(capsys):
+    nb03.seed_counts((..., ...))
+    assert "○ Exercise 03_encoding_ex3" in capsys.readouterr().out
+
+
+# The architecture diagram
+
+
+def test_architecture_diagram_draws_every_layer_of_the_models_it_is_given():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from cae_lib import plotting
+
+    encoder = models.build_encoder(6, filters=4, hidden_units=16)
+    decoder = models.build_decoder(6, filters=4, hidden_units=16)
+    fig = plotting.architecture_diagram(encoder, decoder)
+    texts = "\n".join(t.get_text() for t in fig.axes[0].texts)
+    for model in (encoder, decoder):
+        for layer in model.layers:
+            assert layer.name in texts
+    assert "→ 14×14×4" in texts and "→ 7×7×8" in texts and "+ ReLU" in texts and "Conv2DTranspose 8" in texts
+    assert f"encoder: {encoder.count_params():,} parameters" in texts
+    matplotlib.pyplot.close(fig)
