@@ -1,0 +1,288 @@
+"""Notebook 05's checks: every solution passes, and plausible wrong answers of the right shape fail with a hint."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from cae_lib import codec, data, exercises, models, plotting, pretrained, training  # noqa: E402
+from cae_lib._tf import keras  # noqa: E402
+from cae_lib.exercises import nb05 as check  # noqa: E402
+
+
+def solution(exercise_id: str, **context) -> dict:
+    """Run one solution file in a namespace holding ``context`` and return the namespace."""
+    namespace = {"np": np, "keras": keras, "plt": plt, "plotting": plotting, "models": models,
+                 "training": training, "codec": codec, **context}  # fmt: skip
+    exec(exercises.solution_path(exercise_id).read_text(), namespace)
+    plt.close("all")
+    return namespace
+
+
+@pytest.fixture(autouse=True)
+def strict(monkeypatch):
+    monkeypatch.setenv(exercises.STRICT_ENV, "strict")
+
+
+def rejects(check_function, *args, match: str):
+    with pytest.raises(exercises.ExerciseFailed, match=match):
+        check_function(*args)
+
+
+# ---------------------------------------------------------------- Exercise 1: the decoder
+
+
+def wrong_decoder(*, drop_relu=False, stride=2, linear_pixels=False):
+    """The reference decoder with one plausible mistake."""
+
+    def build(latent_dim=28):
+        layers = keras.layers
+        latent = keras.Input(shape=(latent_dim,), name="latent")
+        x = layers.Dense(256, activation="relu", name="dense1")(latent)
+        x = layers.Dense(7 * 7 * 16, activation="relu", name="dense2")(x)
+        x = layers.Reshape((7, 7, 16), name="unflatten")(x)
+        x = layers.Conv2DTranspose(32, 3, strides=stride, padding="same", activation="relu", name="deconv1")(
+            x
+        )
+        x = layers.Conv2DTranspose(16, 3, strides=2, padding="same", name="deconv2")(x)
+        x = layers.Activation("linear" if drop_relu else "relu", name="relu")(x)
+        pixels = layers.Conv2D(
+            1, 3, padding="same", activation=None if linear_pixels else "sigmoid", name="pixels"
+        )(x)
+        return keras.Model(latent, pixels, name="decoder")
+
+    return build
+
+
+def test_the_decoder_solution_reproduces_the_shipped_decoder(fake_digits, capsys):
+    build = solution("05_decoding_ex1")["build_my_decoder"]
+    assert check.decoder(build, fake_digits(20)) is build
+    assert "✓ Exercise 05_decoding_ex1" in capsys.readouterr().out
+
+
+def test_the_decoder_check_catches_a_missing_relu_a_wrong_stride_and_a_missing_sigmoid(fake_digits):
+    digits = fake_digits(20)
+    rejects(
+        check.decoder,
+        wrong_decoder(drop_relu=True),
+        digits,
+        match="relu applies 'linear', the reference 'relu'",
+    )
+    rejects(check.decoder, wrong_decoder(stride=1), digits, match=r"deconv1 outputs \(7, 7, 32\).*strides=2")
+    rejects(
+        check.decoder, wrong_decoder(linear_pixels=True), digits, match="pixels applies 'linear'.*'sigmoid'"
+    )
+
+
+def test_the_decoder_check_falls_back_to_the_library_and_says_so(monkeypatch, fake_digits, capsys):
+    monkeypatch.delenv(exercises.STRICT_ENV)
+    assert check.decoder(lambda latent_dim=28: None, fake_digits(5)) is models.build_decoder
+    assert "not answered yet" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- Exercise 2: a transposed convolution
+
+
+def test_the_transposed_convolution_solution_equals_tensorflow(fake_digits, capsys):
+    mine = solution("05_decoding_ex2")["conv_transpose2d"]
+    check.conv_transpose(mine, fake_digits(1)[0] / 255)
+    assert "✓ Exercise 05_decoding_ex2" in capsys.readouterr().out
+
+
+def test_the_transposed_convolution_check_catches_a_flipped_kernel_and_a_wrong_size(fake_digits):
+    right = solution("05_decoding_ex2")["conv_transpose2d"]
+    digit = fake_digits(1)[0] / 255
+
+    def flipped(image, kernel, stride=1):
+        return right(image, kernel[::-1, ::-1], stride)
+
+    def same_size(image, kernel, stride=1):  # n * stride a side: the 'same' crop, not the whole output
+        return right(image, kernel, stride)[: image.shape[0] * stride, : image.shape[1] * stride]
+
+    rejects(check.conv_transpose, flipped, digit, match="kernel flipped")
+    rejects(check.conv_transpose, same_size, digit, match=r"should be 57x57 \(\(n - 1\) x stride \+ k")
+
+
+# ---------------------------------------------------------------- Exercise 3: compile and fit
+
+
+@pytest.fixture(scope="module")
+def steps_context(fake_digits):
+    x = data.to_float(fake_digits(6400, seed=3))
+    return {"x_steps": x, "x_val_f": data.to_float(fake_digits(300, seed=4)), "BATCH": 32}
+
+
+def tiny_autoencoder():
+    training.set_seed(0)
+    return models.build_autoencoder(6, filters=4, hidden_units=16)
+
+
+def test_the_training_step_solution_passes(steps_context, capsys):
+    namespace = solution("05_decoding_ex3", my_autoencoder=tiny_autoencoder(), **steps_context)
+    check.training_step(namespace["my_history"], namespace["my_autoencoder"], steps_context["x_val_f"])
+    assert "✓ Exercise 05_decoding_ex3" in capsys.readouterr().out
+
+
+def test_the_training_step_check_catches_wrong_targets_a_wrong_loss_and_no_validation(steps_context):
+    x, x_val = steps_context["x_steps"], steps_context["x_val_f"]
+    model = tiny_autoencoder()
+    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="binary_crossentropy")
+    shuffled = x[np.random.default_rng(0).permutation(len(x))]  # every digit's target is another digit
+    history = model.fit(x[:3200], shuffled[:3200], batch_size=32, validation_data=(x_val, x_val), verbose=0)
+    rejects(check.training_step, history, model, x_val, match="hardly follow its inputs.*fit\\(x, x\\)")
+
+    model = tiny_autoencoder()
+    model.compile(optimizer="adam", loss="mse")
+    history = model.fit(x[:32], x[:32], verbose=0, validation_data=(x_val[:32], x_val[:32]))
+    rejects(check.training_step, history, model, x_val, match="loss 'mse'.*'binary_crossentropy'")
+
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    history = model.fit(x[:32], x[:32], verbose=0)
+    rejects(check.training_step, history, model, x_val, match="no validation curve")
+
+
+# ---------------------------------------------------------------- Exercise 4: worst and best classes
+
+
+@pytest.fixture(scope="module")
+def class_context():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 10, 600)
+    psnr = rng.normal(20, 2, 600) + np.where(labels == 1, 3.0, 0.0) - np.where(labels == 8, 2.0, 0.0)
+    psnr[np.flatnonzero(labels == 3)[0]] = 5.0  # the single worst digit is a 3, not an 8
+    return psnr, labels
+
+
+def test_the_class_solution_passes(class_context, capsys):
+    psnr, labels = class_context
+    per_class = [psnr[labels == d].mean() for d in range(10)]
+    images = np.zeros((600, 28, 28, 1), np.float32)
+    namespace = solution("05_decoding_ex4", per_class=per_class, psnr=psnr, y_test=labels, x_test_f=images,
+                         reconstructions=images)  # fmt: skip
+    check.classes((namespace["worst_class"], namespace["best_class"], namespace["worst_three"]), psnr, labels)
+    assert (
+        "✓ Exercise 05_decoding_ex4 (the worst and best digit classes): worst class 8"
+        in capsys.readouterr().out
+    )
+
+
+def test_the_class_check_catches_the_worst_single_digit_swapped_classes_and_the_wrong_three(class_context):
+    psnr, labels = class_context
+    eights = np.flatnonzero(labels == 8)
+    three = eights[np.argsort(psnr[eights])[:3]]
+    rejects(check.classes, (3, 1, three), psnr, labels, match="3 is the class of the single worst digit")
+    rejects(check.classes, (1, 8, three), psnr, labels, match="swapped")
+    rejects(
+        check.classes, (8, 1, np.argsort(psnr[eights])[:3]), psnr, labels, match="positions within the class"
+    )
+
+
+# ---------------------------------------------------------------- Exercise 5: the mean latent
+
+
+@pytest.fixture(scope="module")
+def shipped_context(mnist):
+    shipped = pretrained.load_pretrained(28)
+    images = data.to_float(mnist[1][0][:1000])
+    latents = training.predict_in_batches(models.encoder_of(shipped), images)
+    return models.encoder_of(shipped), models.decoder_of(shipped), latents, images
+
+
+def test_the_mean_latent_solution_passes_and_the_claim_holds(shipped_context, capsys):
+    _, decoder, latents, images = shipped_context
+    namespace = solution("05_decoding_ex5", shipped_decoder=decoder, shipped_latents=latents, x_test_f=images)
+    check.mean_digit((namespace["mean_latent_image"], namespace["mean_image"]), decoder, latents, images)
+    assert "a crisp digit-like stroke against a blur" in capsys.readouterr().out
+
+
+def test_the_mean_latent_check_catches_the_latent_of_the_mean_image(shipped_context):
+    encoder, decoder, latents, images = shipped_context
+    mean_image = images.mean(axis=0)
+    of_mean_image = np.asarray(decoder(encoder(mean_image[None])))[0]  # encode the mean image, then decode
+    rejects(
+        check.mean_digit,
+        (of_mean_image, mean_image),
+        decoder,
+        latents,
+        images,
+        match="average the latents first",
+    )
+    decoded = np.asarray(decoder(latents.mean(axis=0, keepdims=True)))[0]
+    rejects(
+        check.mean_digit, (decoded, decoded), decoder, latents, images, match="not the pixel-wise average"
+    )
+
+
+# ---------------------------------------------------------------- Exercise 6: interpolation within a class
+
+
+@pytest.fixture(scope="module")
+def path_context(fake_digits):
+    model = tiny_autoencoder()
+    images = data.to_float(fake_digits(40, seed=5))
+    labels = np.arange(40) % 3
+    return models.encoder_of(model), models.decoder_of(model), images, labels
+
+
+def test_the_interpolation_solution_passes(path_context, capsys):
+    encoder, decoder, images, labels = path_context
+    labels = labels.copy()
+    labels[labels == 2] = 0  # the solution takes the first two 2s
+    labels[[5, 11]] = 2
+    namespace = solution("05_decoding_ex6", encoder=encoder, decoder=decoder, x_test_f=images, y_test=labels,
+                         weights=np.linspace(0, 1, 9))  # fmt: skip
+    check.same_class_path(
+        (namespace["a"], namespace["b"], namespace["frames"]), encoder, decoder, images, labels
+    )
+    assert "✓ Exercise 05_decoding_ex6 (interpolating within one class): two 2s" in capsys.readouterr().out
+
+
+def test_the_interpolation_check_catches_a_pixel_crossfade_and_two_classes(path_context):
+    encoder, decoder, images, labels = path_context
+    weights = np.linspace(0, 1, 9)[:, None, None, None]
+    crossfade = (1 - weights) * images[0] + weights * images[3]  # labels 0 and 0
+    rejects(
+        check.same_class_path,
+        (0, 3, crossfade),
+        encoder,
+        decoder,
+        images,
+        labels,
+        match="blend the two images",
+    )
+    rejects(check.same_class_path, (0, 1, crossfade), encoder, decoder, images, labels, match="same class")
+
+
+# ---------------------------------------------------------------- Exercise 7: latent 8
+
+
+def test_the_latent8_solution_passes(mnist, capsys):
+    (x_train, _), (x_test, _) = mnist
+    namespace = solution("05_decoding_ex7", build_my_decoder=models.build_decoder, x_fit=x_train[:6400],
+                         x_val=x_train[-200:], QUICK=True)  # fmt: skip
+    check.latent8(namespace["my_codec8"], x_test[:300])
+    assert "✓ Exercise 05_decoding_ex7" in capsys.readouterr().out
+
+
+def test_the_latent8_check_catches_a_prior_fitted_before_training_the_wrong_size_and_the_shipped_model(
+    fake_digits,
+):
+    digits = fake_digits(100, seed=6)
+    training.set_seed(0)
+    model = models.build_autoencoder(8, filters=4, hidden_units=16)
+    early = codec.attach_prior(model, digits)
+    training.train_autoencoder(model, digits, epochs=1, batch_size=50, quick=False, verbose=0)
+    rejects(check.latent8, early, digits, match="trained after its prior was fitted")
+    six = codec.attach_prior(models.build_autoencoder(6, filters=4, hidden_units=16), digits)
+    rejects(check.latent8, six, digits, match="the latent has 6 numbers")
+    rejects(check.latent8, pretrained.load_pretrained(8), digits, match="the shipped latent-8 model")
+    rejects(check.latent8, model, digits, match="has no prior")
+
+
+def test_an_untrained_latent8_codec_is_caught(fake_digits):
+    digits = fake_digits(300, seed=8)
+    untrained = codec.attach_prior(models.build_autoencoder(8, filters=4, hidden_units=16), digits)
+    rejects(check.latent8, untrained, digits, match="hardly follow its inputs")
