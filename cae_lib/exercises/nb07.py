@@ -1,0 +1,185 @@
+"""Checks of notebook 07 (latent-size explorer): where the curve flattens, which digits fail, the cheapest setting.
+
+Each check recomputes the answer from the explorer's sweep or with the
+pretrained models and :mod:`cae_lib.codec`, and names the likely mistake
+when the learner's answer differs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import NotAnswered, Wrong, answered, exercise
+
+WITHIN_DB = 1.0
+"""Exercise 1: "flat" means a float PSNR within this many dB of the best."""
+
+
+@exercise("07_latent_size_explorer_ex1", "where the curve flattens")
+def flattening(flat, float_rows) -> str:
+    """Check ``flat``: the smallest latent size whose PSNR in ``float_rows`` is within 1 dB of the best.
+
+    Args:
+        flat: The learner's latent size.
+        float_rows: ``explorer.curve[widgets.FLOAT]``: ``(latent size, bytes per digit, mean PSNR)`` rows.
+    """
+    psnr = {int(d): float(p) for d, _, p in float_rows}
+    try:
+        flat = int(flat)
+    except (TypeError, ValueError):
+        raise Wrong(f"flat should be a latent size such as 16. Received: {flat!r}") from None
+    if flat not in psnr:
+        raise Wrong(f"{flat} is not one of the sweep's latent sizes {sorted(psnr)}")
+    best_dim = max(psnr, key=psnr.get)
+    best = psnr[best_dim]
+    expected = min(d for d, p in psnr.items() if p >= best - WITHIN_DB)
+    if flat != expected:
+        if psnr[flat] < best - WITHIN_DB:
+            raise Wrong(
+                f"latent {flat} gives {psnr[flat]:.2f} dB, {best - psnr[flat]:.2f} dB below the best "
+                f"({best:.2f} dB at latent {best_dim}): more than {WITHIN_DB:g} dB, so the curve still climbs there"
+            )
+        hint = "you want the smallest size that is close to the best, not the best itself" if flat == best_dim else \
+            "it is within 1 dB, but so is a smaller size: take the smallest"  # fmt: skip
+        raise Wrong(
+            f"latent {expected} gives {psnr[expected]:.2f} dB, already within {WITHIN_DB:g} dB of the best "
+            f"({best:.2f} dB): {hint}"
+        )
+    below = [d for d in psnr if d < flat]
+    step_down = f"; latent {max(below)} is {best - psnr[max(below)]:.2f} dB below" if below else ""
+    return (
+        f"latent {flat} gives {psnr[flat]:.2f} dB, {best - psnr[flat]:.2f} dB below the best "
+        f"({best:.2f} dB at latent {best_dim}){step_down}"
+    )
+
+
+def _class_psnr(digits, labels, latent_dim: int) -> dict[int, float]:
+    from .. import codec, metrics, pretrained
+
+    model = pretrained.load_pretrained(latent_dim)
+    decoded = codec.decode_latents(codec.encode_latents(digits, model), model)
+    psnr = metrics.psnr(digits, decoded, data_range=255)
+    labels = np.asarray(labels)
+    return {int(c): float(psnr[labels == c].mean()) for c in np.unique(labels)}
+
+
+@exercise("07_latent_size_explorer_ex2", "which digits fail first at latent 8")
+def worst_class(psnr_by_class, digits, labels, *, worst=..., latent_dim: int = 8) -> str:
+    """Check the per-class mean PSNR at ``latent_dim`` (float latent) of ``digits`` and the worst class."""
+    worst = answered(worst, "worst")
+    if not isinstance(psnr_by_class, dict):
+        raise Wrong(
+            f"psnr_by_class should be a dict {{class: mean PSNR in dB}}. Received: {type(psnr_by_class).__name__}"
+        )
+    truth = _class_psnr(digits, labels, latent_dim)
+    try:
+        got = {int(c): float(np.mean(p)) for c, p in psnr_by_class.items()}
+    except (TypeError, ValueError):
+        raise Wrong("psnr_by_class should map each class (0 to 9) to a number, its mean PSNR in dB") from None
+    if sorted(got) != sorted(truth):
+        raise Wrong(f"psnr_by_class has the classes {sorted(got)}; it needs every class {sorted(truth)}")
+    errors = {c: got[c] - truth[c] for c in truth}
+    c_far = max(errors, key=lambda c: abs(errors[c]))
+    if abs(errors[c_far]) > 0.05:
+        shift = float(np.median(list(errors.values())))
+        if abs(shift + 20 * np.log10(255)) < 1:
+            hint = "the digits are uint8 (0-255): pass data_range=255, not 1"
+        elif shift < -0.3:
+            hint = ("lower everywhere: is it the codec at some step? The exercise asks for the float latent "
+                    "(codec.encode_latents, then codec.decode_latents)")  # fmt: skip
+        else:
+            hint = ("average the per-digit PSNRs of each class (metrics.psnr gives one per digit), with the "
+                    "latent-8 model and the float latent")  # fmt: skip
+        raise Wrong(
+            f"class {c_far} has a mean PSNR of {truth[c_far]:.2f} dB at latent {latent_dim}, not {got[c_far]:.2f}: {hint}"
+        )
+    lowest = min(truth, key=truth.get)
+    try:
+        worst = int(worst)
+    except (TypeError, ValueError):
+        raise Wrong(f"worst should be a digit class from 0 to 9. Received: {worst!r}") from None
+    if worst != lowest:
+        hint = " (that is the best one: min, not max)" if worst == max(truth, key=truth.get) else ""
+        raise Wrong(
+            f"class {worst} has {truth.get(worst, float('nan')):.2f} dB{hint}; the lowest is class {lowest} "
+            f"with {truth[lowest]:.2f} dB"
+        )
+    best = max(truth, key=truth.get)
+    return (
+        f"class {lowest} fails first at latent {latent_dim} ({truth[lowest]:.2f} dB mean PSNR on its "
+        f"{int(np.sum(np.asarray(labels) == lowest))} digits); class {best} fares best ({truth[best]:.2f} dB)"
+    )
+
+
+_GRID_CACHE: dict = {}
+
+
+def _grid(digits, latent_dims, steps) -> list[tuple[int, float, int, float]]:
+    """``[(file bytes, latent size, step, mean PSNR), ...]`` of every setting, measured for real."""
+    from .. import codec, metrics, pretrained
+
+    key = (digits.tobytes(), tuple(latent_dims), tuple(steps))
+    if key not in _GRID_CACHE:
+        rows = []
+        for d in latent_dims:
+            model = pretrained.load_pretrained(d)
+            for step in steps:
+                blob = codec.compress(digits, model, step=step)
+                psnr = metrics.mean_psnr(digits, codec.decompress(blob, model), data_range=255)
+                rows.append((len(blob), d, float(step), psnr))
+        _GRID_CACHE.clear()
+        _GRID_CACHE[key] = rows
+    return _GRID_CACHE[key]
+
+
+@exercise("07_latent_size_explorer_ex3", "the smallest file that reaches a PSNR target")
+def cheapest_setting(best, digits, *, target_db: float, latent_dims=None, steps=None) -> str:
+    """Check ``best = (latent size, step)``: recompress ``digits`` with it, then against every setting of the grid.
+
+    Args:
+        best: The learner's setting.
+        digits: uint8 digits ``(n, 28, 28)``.
+        target_db: The mean PSNR the file must reach.
+        latent_dims, steps: The grid (default: every shipped size, the explorer's steps).
+    """
+    from .. import codec, metrics, pretrained, widgets
+
+    latent_dims = list(latent_dims or pretrained.available_latent_dims())
+    steps = list(steps or widgets.DEFAULT_STEPS)
+    if not isinstance(best, (tuple, list)) or len(best) != 2:
+        raise Wrong(f"best should be a pair (latent size, step), such as (16, 0.5). Received: {best!r}")
+    latent_dim, step = best
+    if latent_dim is ... or step is ...:
+        raise NotAnswered("best")
+    if step == widgets.FLOAT:
+        raise Wrong("the float32 latent is not a file: choose a quantisation step")
+    try:
+        latent_dim, step = int(latent_dim), float(step)
+    except (TypeError, ValueError):
+        raise Wrong(f"best should be (latent size, step) numbers. Received: {best!r}") from None
+    if latent_dim not in latent_dims:
+        raise Wrong(f"latent size {latent_dim} is not shipped: choose one of {latent_dims}")
+    model = pretrained.load_pretrained(latent_dim)
+    blob = codec.compress(digits, model, step=step)
+    psnr = metrics.mean_psnr(digits, codec.decompress(blob, model), data_range=255)
+    n = len(digits)
+    if psnr < target_db:
+        raise Wrong(
+            f"latent {latent_dim}, step {step:g} gives {psnr:.2f} dB on these {n} digits, below the "
+            f"{target_db:g} dB target: measure on the digits of the exercise, compressed for real"
+        )
+    reaching = sorted(r for r in _grid(digits, latent_dims, steps) if r[3] >= target_db)
+    if not reaching:
+        return f"latent {latent_dim}, step {step:g}: {len(blob)} bytes, {psnr:.2f} dB; no setting of the grid reaches it"
+    size, d, s, p = reaching[0]
+    if len(blob) > size:
+        raise Wrong(
+            f"latent {latent_dim}, step {step:g} reaches {psnr:.2f} dB in {len(blob)} bytes, but latent {d}, "
+            f"step {s:g} reaches {p:.2f} dB in {size} bytes: among the settings that reach the target, "
+            "keep the one with the fewest bytes"
+        )
+    return (
+        f"latent {latent_dim}, step {step:g}: {len(blob)} bytes for {n} digits ({len(blob) / n:.1f} a digit) at "
+        f"{psnr:.2f} dB; no setting of the {len(latent_dims)} x {len(steps)} grid that reaches "
+        f"{target_db:g} dB is smaller"
+    )

@@ -1,0 +1,224 @@
+"""Checks of notebook 08 (deploying): the receiver's decode step, the 8-bit decoder's cost, latency, a TFLite encoder.
+
+Each check runs the codec itself (:mod:`cae_lib.codec`, the exported
+runners of the notebook) and compares the learner's answer with it, naming
+the likely mistake when they differ.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import Wrong, answered, exercise
+
+SAMPLE = 200
+"""Exercise 2: how many of the learner's 8-bit digits are decoded again and compared."""
+
+
+def _number(value, name: str) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise Wrong(f"{name} should be a number. Received: {value!r}") from None
+    if not np.isfinite(number):
+        raise Wrong(f"{name} should be a finite number. Received: {value!r}")
+    return number
+
+
+def receive_reference(cae_bytes: bytes, receiver, run_decoder) -> np.ndarray:
+    """The library's receiver step: ``.cae`` bytes -> latents (prior of ``receiver``) -> ``run_decoder`` -> uint8."""
+    from .. import codec, data
+
+    _, latents = codec.decompress_latents(cae_bytes, receiver)
+    return data.to_uint8(run_decoder(latents))
+
+
+def _digits_problem(got, expected, what: str) -> str | None:
+    """What is wrong with ``got`` as uint8 digits equal to ``expected``, or None if nothing."""
+    got = np.asarray(got)
+    if got.shape == expected.shape + (1,):
+        return f"{what} have shape {got.shape}: drop the channel axis, (n, 28, 28) like codec.decompress (data.to_uint8 does)"
+    if got.shape != expected.shape:
+        return f"{what} have shape {got.shape}, expected {expected.shape}: one 28 x 28 digit per image of the file"
+    if got.dtype != np.uint8:
+        scale = " in [0, 1]" if got.size and float(np.max(got)) <= 1.0 else ""
+        return f"{what} are {got.dtype}{scale}, not uint8 pixels 0-255: convert the decoder's output with data.to_uint8"
+    diff = np.abs(got.astype(np.int16) - expected.astype(np.int16))
+    if diff.max() == 0:
+        return None
+    share = float(np.mean(diff > 0))
+    if diff.max() == 1 and share > 0.01:
+        return (
+            f"{what} differ by one grey level on {share:.1%} of the pixels: round, do not truncate "
+            "(data.to_uint8 rounds; .astype(np.uint8) cuts the fraction off)"
+        )
+    if diff.max() == 1:
+        return None  # a float32 runtime's last bits can move a pixel sitting on .5 to the next level
+    return f"{what} differ by up to {diff.max()} grey levels on {share:.1%} of the pixels"
+
+
+@exercise("08_deploying_ex1", "the receiver's decode step", fallback=lambda: receive_reference)
+def receiver_program(receive, *, receiver, run_decoder, files) -> str:
+    """Check ``receive(cae_bytes, receiver, run_decoder)`` against ``codec.decompress`` on each of ``files``."""
+    from .. import codec
+
+    if not callable(receive):
+        raise Wrong(
+            f"receive should be a function receive(cae_bytes, receiver, run_decoder). Received: {receive!r}"
+        )
+    calls = []
+
+    def spy(latents):
+        calls.append(np.shape(latents))
+        return run_decoder(latents)
+
+    total = 0
+    for number, cae_bytes in enumerate(files, 1):
+        expected = codec.decompress(cae_bytes, receiver)
+        calls.clear()
+        try:
+            got = receive(cae_bytes, receiver, spy)
+        except Exception as error:  # noqa: BLE001 - reported to the learner
+            raise Wrong(f"receive raised {type(error).__name__}: {error}") from None
+        answered(got, "receive's result")
+        header = codec.read_header(cae_bytes)
+        if not calls:
+            raise Wrong(
+                "receive never called run_decoder: the receiving device has the exported decoder, not Keras; "
+                "turn the file into latents (codec.decompress_latents) and decode those with run_decoder"
+            )
+        problem = _digits_problem(
+            got, expected, f"the digits of file {number} ({header.count} digits, step {header.step:g})"
+        )
+        if problem:
+            raise Wrong(f"{problem}; codec.decompress of the same file is the reference")
+        total += header.count
+    return (
+        f"{len(files)} files, {total} digits: the same pixels as codec.decompress, decoded by the runner given "
+        "(a TFLite decoder here)"
+    )
+
+
+@exercise("08_deploying_ex2", "what the 8-bit decoder costs")
+def int8_cost(cost, digits, *, int8_digits=..., sender, receiver, run_int8, step: float = 1.0) -> str:
+    """Check ``int8_digits`` (a sample decoded again with ``run_int8``) and ``cost`` in dB on ``digits``."""
+    from .. import codec, data, metrics
+
+    int8_digits = answered(int8_digits, "int8_digits")
+    cost = _number(cost, "cost")
+    blob = codec.compress(digits, sender, step=step)
+    _, latents = codec.decompress_latents(blob, receiver)
+    float_digits = codec.decode_latents(latents, receiver)
+    sample = np.sort(np.random.default_rng(0).choice(len(digits), min(SAMPLE, len(digits)), replace=False))
+    got = np.asarray(int8_digits)
+    expected_int8 = data.to_uint8(run_int8(latents[sample]))
+    if (
+        got.shape == float_digits.shape
+        and got.dtype == np.uint8
+        and not np.array_equal(got[sample], expected_int8)
+    ):
+        if np.array_equal(got[sample], float_digits[sample]):
+            raise Wrong(
+                "int8_digits are the float decoder's digits: decode the latents with runners['TFLite 8-bit weights']"
+            )
+    if got.shape != float_digits.shape:
+        problem = _digits_problem(got, float_digits, "int8_digits")
+    else:
+        problem = _digits_problem(
+            got[sample], expected_int8, f"int8_digits (checked on {len(sample)} of them)"
+        )
+    if problem:
+        raise Wrong(
+            f"{problem}: compress the digits with the sender at step {step:g}, read the latents back "
+            "(codec.decompress_latents) and decode them with the 8-bit TFLite runner"
+        )
+    float_psnr = metrics.mean_psnr(digits, float_digits, data_range=255)
+    int8_psnr = metrics.mean_psnr(digits, got, data_range=255)
+    expected = float_psnr - int8_psnr
+    if abs(cost - expected) > 0.002:
+        hint = "cost = mean PSNR with the float decoder - mean PSNR with the 8-bit decoder, both against the originals"
+        if abs(cost + expected) <= 0.002:
+            hint = "the sign is the wrong way round: the float decoder's PSNR minus the 8-bit one's"
+        elif abs(cost - metrics.mean_psnr(float_digits, got, data_range=255)) < 0.01:
+            hint = "that is the PSNR between the two decoders' digits; compare each with the original digits"
+        raise Wrong(
+            f"on these {len(digits)} digits the float decoder gives {float_psnr:.3f} dB and the 8-bit one "
+            f"{int8_psnr:.3f} dB, a cost of {expected:.3f} dB, not {cost:.3f}: {hint}"
+        )
+    return (
+        f"the 8-bit decoder costs {expected:.3f} dB on {len(digits)} digits ({float_psnr:.2f} against "
+        f"{int8_psnr:.2f} dB)"
+    )
+
+
+FACTOR = 10.0
+"""Exercise 3: the learner's times must be within this factor of the check's own measurement."""
+
+
+@exercise("08_deploying_ex3", "the sender's latency, one digit against a batch")
+def compress_latency(one_ms, *, batch_ms=..., sender, digits) -> str:
+    """Check two costs per digit of ``codec.compress`` (ms): one digit alone, and ``digits`` in one call."""
+    from .. import codec, deploy
+
+    one_ms = _number(one_ms, "one_ms")
+    batch_ms = _number(answered(batch_ms, "batch_ms"), "batch_ms")
+    n = len(digits)
+    one = 1e3 * deploy.seconds_per_call(lambda x: codec.compress(x, sender), digits[:1], repeats=10)
+    batch = (
+        1e3 * deploy.seconds_per_call(lambda x: codec.compress(x, sender), digits, repeats=2, warmup=1) / n
+    )
+    for name, got, measured in [("one_ms", one_ms, one), ("batch_ms", batch_ms, batch)]:
+        if measured / FACTOR <= got <= measured * FACTOR:
+            continue
+        hint = "time it with deploy.seconds_per_call, and give milliseconds per digit"
+        if measured / FACTOR <= got * 1e3 <= measured * FACTOR:
+            hint = "that looks like seconds: multiply by 1000 for milliseconds"
+        elif name == "batch_ms" and measured / FACTOR <= got / n <= measured * FACTOR:
+            hint = f"that is the whole call for {n} digits: divide by {n} for the cost per digit"
+        raise Wrong(
+            f"{name} = {got:.4g} ms, but compress measures about {measured:.3g} ms per digit here: {hint}"
+        )
+    return (
+        f"about {one:.2g} ms for one digit alone, {batch:.2g} ms a digit in a batch of {n} (measured again here): "
+        f"{one / batch:.0f} times less per digit in a batch"
+    )
+
+
+@exercise("08_deploying_ex4", "a TFLite encoder for the sender")
+def tflite_encoder(run_encoder, *, model, digits, step: float = 1.0) -> str:
+    """Check ``run_encoder(float images) -> latents`` against the Keras encoder of ``model`` on ``digits``."""
+    from .. import codec, data
+    from ..models import encoder_of
+
+    if not callable(run_encoder):
+        raise Wrong(
+            f"run_encoder should be a function of float images, such as a deploy.TFLiteRunner. Received: {run_encoder!r}"
+        )
+    images = data.to_float(digits)
+    want = np.asarray(encoder_of(model)(images, training=False))
+    try:
+        got = np.asarray(run_encoder(images), dtype=np.float32)
+    except Exception as error:  # noqa: BLE001 - reported to the learner
+        raise Wrong(
+            f"run_encoder(images) raised {type(error).__name__}: {error}. It takes float images (n, 28, 28, 1): "
+            "export models.encoder_of(model), not the decoder"
+        ) from None
+    if got.shape != want.shape:
+        raise Wrong(
+            f"run_encoder gives shape {got.shape} for {len(images)} images; the encoder's latents are {want.shape}: "
+            "export models.encoder_of(model), not the decoder or the whole model"
+        )
+    diff = float(np.abs(got - want).max())
+    if diff > 1e-4:
+        hint = "export models.encoder_of(model) with deploy.export_saved_model, then deploy.export_tflite"
+        if diff < 0.2 * float(np.abs(want).max()):
+            hint = "close but not equal: 8-bit weights (optimize=True)? They change the latents; export in float32"
+        raise Wrong(
+            f"the latents differ from the Keras encoder's by up to {diff:.2g} (expected about 1e-5): {hint}"
+        )
+    same = codec.latents_to_symbols(got, model, step) == codec.latents_to_symbols(want, model, step)
+    return (
+        f"latents within {diff:.1e} of the Keras encoder's on {len(images)} digits; {int(same.sum())} of "
+        f"{same.size} symbols at step {step:g} equal, so the sender's file is the same"
+        + ("" if same.all() else " except where a latent sits on a rounding boundary")
+    )

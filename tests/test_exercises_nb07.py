@@ -1,0 +1,120 @@
+"""Notebook 07's checks: each solution passes, and a plausible wrong answer fails with a message that says why."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from cae_lib import codec, exercises, metrics, pretrained, widgets
+from cae_lib.exercises import nb07 as check
+
+CURVE = [
+    (2, 8.0, 15.3),
+    (8, 32.0, 20.2),
+    (16, 64.0, 22.8),
+    (28, 112.0, 24.6),
+    (32, 128.0, 25.2),
+    (64, 256.0, 26.1),
+]
+
+
+@pytest.fixture
+def strict(monkeypatch):
+    monkeypatch.setenv(exercises.STRICT_ENV, "strict")
+
+
+def run_solution(number: int, **context) -> dict:
+    namespace = {
+        "np": np,
+        "codec": codec,
+        "metrics": metrics,
+        "pretrained": pretrained,
+        "widgets": widgets,
+        **context,
+    }
+    exec(exercises.solution_path(f"07_latent_size_explorer_ex{number}").read_text(), namespace)
+    return namespace
+
+
+def fake_explorer(curve=CURVE):
+    slider = SimpleNamespace(value=28)
+
+    def update():
+        return SimpleNamespace(indices=explorer.indices, mean_psnr_db=20.0, quantisation="step 1")
+
+    explorer = SimpleNamespace(
+        curve={widgets.FLOAT: curve}, latent_slider=slider, n_digits=8, indices=None, update=update
+    )
+    return explorer
+
+
+def test_ex1_solution_passes_and_the_best_or_a_too_small_size_fail(strict, capsys):
+    ns = run_solution(1, explorer=fake_explorer())
+    assert ns["flat"] == 32
+    assert check.flattening(ns["flat"], CURVE) == 32
+    assert "✓ Exercise 07_latent_size_explorer_ex1" in capsys.readouterr().out
+    with pytest.raises(
+        exercises.ExerciseFailed, match="smallest size that is close to the best, not the best itself"
+    ):
+        check.flattening(64, CURVE)
+    with pytest.raises(exercises.ExerciseFailed, match=r"latent 28 gives 24.60 dB, 1.50 dB below the best"):
+        check.flattening(28, CURVE)
+
+
+def test_ex1_unanswered_says_so_and_goes_on(capsys):
+    assert check.flattening(..., CURVE) is None
+    assert "○ Exercise 07_latent_size_explorer_ex1" in capsys.readouterr().out
+
+
+@pytest.fixture(scope="module")
+def few_digits(mnist):
+    (_, _), (x_test, y_test) = mnist
+    return x_test[:300], y_test[:300]
+
+
+def test_ex2_solution_passes_and_max_for_min_or_data_range_1_fail(strict, few_digits, capsys):
+    x, y = few_digits
+    ns = run_solution(2, x_test=x, y_test=y, explorer=fake_explorer())
+    check.worst_class(ns["psnr_by_class"], ns["sample"], ns["labels"], worst=ns["worst"])
+    assert "✓ Exercise 07_latent_size_explorer_ex2" in capsys.readouterr().out
+    by_class = ns["psnr_by_class"]
+    best = max(by_class, key=by_class.get)
+    with pytest.raises(exercises.ExerciseFailed, match=r"the best one: min, not max"):
+        check.worst_class(by_class, x, y, worst=best)
+    in_unit_range = {c: p - 20 * np.log10(255) for c, p in by_class.items()}  # data_range=1 on uint8 digits
+    with pytest.raises(exercises.ExerciseFailed, match="pass data_range=255, not 1"):
+        check.worst_class(in_unit_range, x, y, worst=ns["worst"])
+
+
+def test_ex2_the_codec_at_step_2_instead_of_the_float_latent_fails(strict, few_digits):
+    x, y = few_digits
+    model = pretrained.load_pretrained(8)
+    psnr = metrics.psnr(x, codec.decompress(codec.compress(x, model, step=2.0), model), data_range=255)
+    coded = {c: float(psnr[y == c].mean()) for c in range(10)}
+    with pytest.raises(exercises.ExerciseFailed, match="the float latent"):
+        check.worst_class(coded, x, y, worst=min(coded, key=coded.get))
+
+
+SMALL_GRID = {"latent_dims": [16, 28], "steps": [0.5, 1.0]}
+
+
+def test_ex3_solution_passes_and_a_bigger_or_too_coarse_setting_fails(strict, mnist, capsys):
+    x_test = mnist[1][0]
+    small = SimpleNamespace(
+        available_latent_dims=lambda: SMALL_GRID["latent_dims"], load_pretrained=pretrained.load_pretrained
+    )
+    ns = run_solution(
+        3, x_test=x_test, pretrained=small, widgets=SimpleNamespace(DEFAULT_STEPS=SMALL_GRID["steps"])
+    )
+    digits = ns["target_digits"]
+    check.cheapest_setting(ns["best"], digits, target_db=ns["TARGET_DB"], **SMALL_GRID)
+    assert "✓ Exercise 07_latent_size_explorer_ex3" in capsys.readouterr().out
+    assert ns["best"] == (28, 0.5)
+    with pytest.raises(exercises.ExerciseFailed, match=r"keep the one with the fewest bytes"):
+        check.cheapest_setting((28, 0.25), digits, target_db=24.0, **SMALL_GRID)
+    with pytest.raises(
+        exercises.ExerciseFailed, match=r"latent 28, step 1 gives 2\d.\d\d dB .* below the 24 dB target"
+    ):
+        check.cheapest_setting((28, 1.0), digits, target_db=24.0, **SMALL_GRID)
+    with pytest.raises(exercises.ExerciseFailed, match="not a file"):
+        check.cheapest_setting((28, widgets.FLOAT), digits, target_db=24.0, **SMALL_GRID)

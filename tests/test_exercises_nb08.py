@@ -1,0 +1,138 @@
+"""Notebook 08's checks: each solution passes, and a plausible wrong answer fails with a message that says why.
+
+A tiny untrained codec model (conftest.py) stands in for the pretrained one, so that exporting it to TFLite
+takes a moment; the fake digits stand in for MNIST.
+"""
+
+import numpy as np
+import pytest
+
+from cae_lib import codec, data, deploy, exercises, metrics, models
+from cae_lib.exercises import nb08 as check
+
+
+@pytest.fixture
+def strict(monkeypatch):
+    monkeypatch.setenv(exercises.STRICT_ENV, "strict")
+
+
+@pytest.fixture(scope="module")
+def setup(tiny_codec_model, fake_digits, tmp_path_factory):
+    """What the notebook has when its exercises start: model, halves, runners, digits, a working folder."""
+    workdir = tmp_path_factory.mktemp("nb08")
+    saved = deploy.export_saved_model(models.decoder_of(tiny_codec_model), workdir / "decoder_savedmodel")
+    runners = {
+        "TFLite float32": deploy.TFLiteRunner(deploy.export_tflite(saved)),
+        "TFLite 8-bit weights": deploy.TFLiteRunner(deploy.export_tflite(saved, optimize=True)),
+    }
+    return {
+        "np": np, "codec": codec, "data": data, "deploy": deploy, "metrics": metrics, "models": models,
+        "model": tiny_codec_model, "sender": codec.sender_of(tiny_codec_model),
+        "receiver": codec.receiver_of(tiny_codec_model), "runners": runners,
+        "x_test": fake_digits(1000, seed=3), "workdir": workdir, "QUICK": True,
+    }  # fmt: skip
+
+
+def run_solution(number: int, setup: dict, **more) -> dict:
+    namespace = {**setup, **more}
+    exec(exercises.solution_path(f"08_deploying_ex{number}").read_text(), namespace)
+    return namespace
+
+
+def files_of(setup):
+    x, sender = setup["x_test"], setup["sender"]
+    return [codec.compress(x[:10], sender, step=1.0), codec.compress(x[20:25], sender, step=2.0)]
+
+
+def test_ex1_solution_passes_and_truncating_ignoring_the_runner_or_floats_fail(strict, setup, capsys):
+    receive = run_solution(1, setup)["receive"]
+    kwargs = dict(
+        receiver=setup["receiver"], run_decoder=setup["runners"]["TFLite float32"], files=files_of(setup)
+    )
+    check.receiver_program(receive, **kwargs)
+    assert "✓ Exercise 08_deploying_ex1" in capsys.readouterr().out
+
+    def truncating(cae_bytes, receiver, run_decoder):
+        _, latents = codec.decompress_latents(cae_bytes, receiver)
+        return (run_decoder(latents)[..., 0] * 255).astype(np.uint8)
+
+    def keras_decoder(cae_bytes, receiver, run_decoder):
+        return codec.decompress(cae_bytes, receiver)
+
+    def floats(cae_bytes, receiver, run_decoder):
+        return run_decoder(codec.decompress_latents(cae_bytes, receiver)[1])[..., 0]
+
+    with pytest.raises(exercises.ExerciseFailed, match="round, do not truncate"):
+        check.receiver_program(truncating, **kwargs)
+    with pytest.raises(exercises.ExerciseFailed, match="never called run_decoder"):
+        check.receiver_program(keras_decoder, **kwargs)
+    with pytest.raises(exercises.ExerciseFailed, match=r"are float32 in \[0, 1\], not uint8 pixels"):
+        check.receiver_program(floats, **kwargs)
+
+
+def test_ex1_an_unfilled_stub_falls_back_to_the_library(setup, capsys):
+    def receive(cae_bytes, receiver, run_decoder):
+        """The stub."""
+
+    kwargs = dict(
+        receiver=setup["receiver"], run_decoder=setup["runners"]["TFLite float32"], files=files_of(setup)
+    )
+    assert check.receiver_program(receive, **kwargs) is check.receive_reference
+    assert "○ Exercise 08_deploying_ex1" in capsys.readouterr().out
+
+
+def test_ex2_solution_passes_and_a_flipped_sign_or_the_float_digits_fail(strict, setup, capsys):
+    # The tiny model's 8-bit decoder costs almost nothing (too little to tell a sign); a decoder with pixels
+    # rounded to eighths stands in for it, a clearly worse decoder of the same shape.
+    lite = setup["runners"]["TFLite float32"]
+
+    def coarse(latents):
+        return np.round(lite(latents) * 8) / 8
+
+    ns = run_solution(2, setup, receive=check.receive_reference, runners={"TFLite 8-bit weights": coarse})
+    kwargs = dict(sender=setup["sender"], receiver=setup["receiver"], run_int8=coarse)
+    check.int8_cost(ns["cost"], ns["digits"], int8_digits=ns["int8_digits"], **kwargs)
+    assert "✓ Exercise 08_deploying_ex2" in capsys.readouterr().out
+    assert ns["cost"] > 0.02  # well beyond the check's 0.002 dB tolerance
+    with pytest.raises(exercises.ExerciseFailed, match="the sign is the wrong way round"):
+        check.int8_cost(-ns["cost"], ns["digits"], int8_digits=ns["int8_digits"], **kwargs)
+    between = metrics.mean_psnr(ns["float_digits"], ns["int8_digits"], data_range=255)
+    with pytest.raises(exercises.ExerciseFailed, match="PSNR between the two decoders' digits"):
+        check.int8_cost(between, ns["digits"], int8_digits=ns["int8_digits"], **kwargs)
+    with pytest.raises(exercises.ExerciseFailed, match="the float decoder's digits"):
+        check.int8_cost(0.0, ns["digits"], int8_digits=ns["float_digits"], **kwargs)
+
+
+def test_ex2_solution_passes_with_the_real_8_bit_decoder(strict, setup, capsys):
+    ns = run_solution(2, setup, receive=check.receive_reference)
+    run_int8 = setup["runners"]["TFLite 8-bit weights"]
+    check.int8_cost(ns["cost"], ns["digits"], int8_digits=ns["int8_digits"], sender=setup["sender"],
+                    receiver=setup["receiver"], run_int8=run_int8)  # fmt: skip
+    assert "✓ Exercise 08_deploying_ex2" in capsys.readouterr().out
+
+
+def test_ex3_solution_passes_and_seconds_or_the_whole_batch_fail(strict, setup, capsys):
+    ns = run_solution(3, setup)
+    kwargs = dict(sender=setup["sender"], digits=setup["x_test"][:1000])
+    check.compress_latency(ns["one_ms"], batch_ms=ns["batch_ms"], **kwargs)
+    assert "✓ Exercise 08_deploying_ex3" in capsys.readouterr().out
+    with pytest.raises(exercises.ExerciseFailed, match="looks like seconds"):
+        check.compress_latency(ns["one_ms"] / 1e3, batch_ms=ns["batch_ms"], **kwargs)
+    with pytest.raises(exercises.ExerciseFailed, match="divide by 1000 for the cost per digit"):
+        check.compress_latency(ns["one_ms"], batch_ms=ns["batch_ms"] * 1000, **kwargs)
+
+
+def test_ex4_solution_passes_and_8_bit_weights_or_the_decoder_fail(strict, setup, capsys):
+    ns = run_solution(4, setup)
+    kwargs = dict(model=setup["model"], digits=setup["x_test"][:100])
+    check.tflite_encoder(ns["run_encoder"], **kwargs)
+    assert "✓ Exercise 08_deploying_ex4" in capsys.readouterr().out
+    eight_bit = deploy.TFLiteRunner(
+        deploy.export_tflite(setup["workdir"] / "encoder_savedmodel", optimize=True)
+    )
+    with pytest.raises(
+        exercises.ExerciseFailed, match="the latents differ from the Keras encoder's by up to"
+    ):
+        check.tflite_encoder(eight_bit, **kwargs)
+    with pytest.raises(exercises.ExerciseFailed, match="export models.encoder_of"):
+        check.tflite_encoder(setup["runners"]["TFLite float32"], **kwargs)
