@@ -16,6 +16,7 @@ never import this one, so ``cae info`` starts without TensorFlow.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
 import tempfile
@@ -74,5 +75,21 @@ def _import():
 
 
 tf, keras = _import()
+
+
+class _NoRetracingNotice(logging.Filter):
+    """Drop TensorFlow's "triggered tf.function retracing" notice.
+
+    Every model a course notebook builds or loads (each caller of
+    :func:`cae_lib.pretrained.load_pretrained` gets its own) compiles its
+    own prediction graph once; TensorFlow counts those as retracing of one
+    function and warns after five, which tells a learner nothing useful.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+logging.getLogger("tensorflow").addFilter(_NoRetracingNotice())  # the logger tf.get_logger() returns
 
 __all__ = ["captured_stderr", "keras", "tf"]

@@ -215,6 +215,11 @@ def test_explorer_in_jupyterlab_with_headless_chromium(mnist, jupyter_lab):
 
             stats = page.locator(".cae-explorer-stats").first
             stats.scroll_into_view_if_needed()
+            # The cell may render lazily (content-visibility: auto): wait until the text is laid out.
+            page.wait_for_function(
+                "() => /latent size \\d+/.test(document.querySelector('.cae-explorer-stats').innerText)",
+                timeout=30_000,
+            )
             before_text = stats.inner_text()
             before_dim = int(re.search(r"latent size (\d+)", before_text).group(1))
             digits_image = page.locator(".widget-image").first
