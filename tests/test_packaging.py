@@ -61,7 +61,9 @@ def test_notebooks_import_cae_lib_without_path_tricks(notebook):
     assert "import cae_lib" in source or "from cae_lib" in source
 
 
-TIME = re.compile(r"Time: about (\d+) minutes \((\d+) of study and exercises, (\d+) of running in full mode\)")
+TIME = re.compile(
+    r"Time: about (\d+) minutes \((\d+) of study and exercises, (\d+) of running in full mode\)"
+)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -69,7 +71,9 @@ def test_each_notebook_states_the_same_time_as_the_readme(path):
     """Stated time = a study estimate + the measured full-mode run time, in the notebook and the README alike."""
     intro = "".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"][:3])
     match = TIME.search(intro)
-    assert match, f"{path.name}: no 'Time: about N minutes (S of study and exercises, R of running in full mode)'"
+    assert match, (
+        f"{path.name}: no 'Time: about N minutes (S of study and exercises, R of running in full mode)'"
+    )
     total, study, running = map(int, match.groups())
     assert total == study + running, f"{path.name}: {study} + {running} != {total}"
     row = re.search(rf"^\| {path.name[:2]} \| \[.*\]\(notebooks/{re.escape(path.name)}\) \|.*\| (\d+) min \|$",

@@ -80,6 +80,19 @@ def answered(value, what: str = "the answer"):
     return value
 
 
+def number(value, name: str) -> float:
+    """``value`` as a finite float, or :class:`Wrong` saying that ``name`` should be a number."""
+    import math
+
+    try:
+        result = float(value)
+    except (TypeError, ValueError):
+        raise Wrong(f"{name} should be a number. Received: {value!r}") from None
+    if not math.isfinite(result):
+        raise Wrong(f"{name} should be a finite number. Received: {value!r}")
+    return result
+
+
 def exercise(exercise_id: str, title: str, *, fallback=None):
     """Turn ``check(answer, ...) -> str`` into a notebook check (see the module docstring).
 

@@ -8,20 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import NotAnswered, Wrong, answered, exercise
+from . import NotAnswered, Wrong, answered, exercise, number
 
 LEVEL_DB = 23.0
 """The quality Exercise 1 must keep, mean PSNR in dB."""
-
-
-def _number(value, name: str) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise Wrong(f"{name} should be a number. Received: {value!r}") from None
-    if not np.isfinite(number):
-        raise Wrong(f"{name} should be a finite number. Received: {value!r}")
-    return number
 
 
 @exercise("04_compressing_ex1", "the largest step that keeps 23 dB")
@@ -29,8 +19,8 @@ def largest_step(best_step, digits, model, *, bytes_per_digit=...) -> str:
     """Check ``best_step`` (one decimal) and the bytes per digit it needs, on ``digits``."""
     from .. import codec
 
-    best_bytes = _number(answered(bytes_per_digit, "best_bytes"), "best_bytes")
-    step = _number(best_step, "best_step")
+    best_bytes = number(answered(bytes_per_digit, "best_bytes"), "best_bytes")
+    step = number(best_step, "best_step")
     if step <= 0 or abs(step * 10 - round(step * 10)) > 1e-6:
         raise Wrong(f"give a positive step to one decimal, such as 1.3. Received: best_step={best_step!r}")
     step, larger = round(step, 1), round(step + 0.1, 1)
@@ -67,8 +57,8 @@ def batch_saving(saved, digits, model, *, from_headers=...) -> str:
     """Check the bytes one file of ``digits`` saves over one file per digit, and the headers' share (step 1)."""
     from .. import codec
 
-    saved = _number(saved, "saved")
-    headers = _number(answered(from_headers, "from_headers"), "from_headers")
+    saved = number(saved, "saved")
+    headers = number(answered(from_headers, "from_headers"), "from_headers")
     batch = codec.compress(digits, model, step=1.0)
     singles = codec.compress_each(digits, model, step=1.0)
     single_total = sum(len(f) for f in singles)
@@ -113,8 +103,8 @@ def rotation_worth_it(plain, rotated, bytes_plain=..., bytes_rotated=..., *, lat
     from ..codec.assembly import weights_digest
     from ..models import encoder_of
 
-    bytes_plain = _number(answered(bytes_plain, "bytes_plain"), "bytes_plain")
-    bytes_rotated = _number(answered(bytes_rotated, "bytes_rotated"), "bytes_rotated")
+    bytes_plain = number(answered(bytes_plain, "bytes_plain"), "bytes_plain")
+    bytes_rotated = number(answered(bytes_rotated, "bytes_rotated"), "bytes_rotated")
     rotated = answered(rotated, "rotated")
     own_encoder = weights_digest(encoder_of(model))
     for name, candidate, wanted in [("plain", plain, False), ("rotated", rotated, True)]:

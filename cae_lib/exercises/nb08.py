@@ -9,20 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Wrong, answered, exercise
+from . import Wrong, answered, exercise, number
 
 SAMPLE = 200
 """Exercise 2: how many of the learner's 8-bit digits are decoded again and compared."""
-
-
-def _number(value, name: str) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise Wrong(f"{name} should be a number. Received: {value!r}") from None
-    if not np.isfinite(number):
-        raise Wrong(f"{name} should be a finite number. Received: {value!r}")
-    return number
 
 
 def receive_reference(cae_bytes: bytes, receiver, run_decoder) -> np.ndarray:
@@ -73,7 +63,7 @@ def receiver_program(receive, *, receiver, run_decoder, files) -> str:
         return run_decoder(latents)
 
     total = 0
-    for number, cae_bytes in enumerate(files, 1):
+    for file_number, cae_bytes in enumerate(files, 1):
         expected = codec.decompress(cae_bytes, receiver)
         calls.clear()
         try:
@@ -88,7 +78,7 @@ def receiver_program(receive, *, receiver, run_decoder, files) -> str:
                 "turn the file into latents (codec.decompress_latents) and decode those with run_decoder"
             )
         problem = _digits_problem(
-            got, expected, f"the digits of file {number} ({header.count} digits, step {header.step:g})"
+            got, expected, f"the digits of file {file_number} ({header.count} digits, step {header.step:g})"
         )
         if problem:
             raise Wrong(f"{problem}; codec.decompress of the same file is the reference")
@@ -105,7 +95,7 @@ def int8_cost(cost, digits, *, int8_digits=..., sender, receiver, run_int8, step
     from .. import codec, data, metrics
 
     int8_digits = answered(int8_digits, "int8_digits")
-    cost = _number(cost, "cost")
+    cost = number(cost, "cost")
     blob = codec.compress(digits, sender, step=step)
     _, latents = codec.decompress_latents(blob, receiver)
     float_digits = codec.decode_latents(latents, receiver)
@@ -160,8 +150,8 @@ def compress_latency(one_ms, *, batch_ms=..., sender, digits) -> str:
     """Check two costs per digit of ``codec.compress`` (ms): one digit alone, and ``digits`` in one call."""
     from .. import codec, deploy
 
-    one_ms = _number(one_ms, "one_ms")
-    batch_ms = _number(answered(batch_ms, "batch_ms"), "batch_ms")
+    one_ms = number(one_ms, "one_ms")
+    batch_ms = number(answered(batch_ms, "batch_ms"), "batch_ms")
     n = len(digits)
     one = 1e3 * deploy.seconds_per_call(lambda x: codec.compress(x, sender), digits[:1], repeats=10)
     batch = (
