@@ -55,6 +55,14 @@ def other_tiny_codec_model():
     return _tiny_codec_model(seed=7)
 
 
+@pytest.fixture(scope="session")
+def tiny_codec_step(tiny_codec_model):
+    """A quantisation step a few times smaller than the tiny model's latent spread: several bits per symbol."""
+    from cae_lib import codec
+
+    return float(np.median(codec.prior_of(tiny_codec_model).scale_values) / 4)
+
+
 def _data_folder_or_skip(what: str) -> None:
     """Skip (or, with ``CAE_REQUIRE_DATA=1``, fail) unless ``CAE_DATA_DIR`` names a data folder."""
     if config.data_dir_from_env() is not None:
@@ -83,3 +91,60 @@ def fashion_mnist_test():
     from cae_lib import data
 
     return data.load_fashion_mnist_test()
+
+
+# --------------------------------------------------------------------------- exercises
+
+
+def _notebook_names() -> dict:
+    """The modules the notebooks import in their Setup cells, by the names they use."""
+    import gzip
+    import io
+
+    import constriction
+    import matplotlib.pyplot as plt
+
+    from cae_lib import codec, config, data, deploy, metrics, models, plotting, pretrained, training, widgets
+    from cae_lib._tf import keras
+
+    return {"np": np, "gzip": gzip, "io": io, "constriction": constriction, "plt": plt, "keras": keras,
+            "codec": codec, "config": config, "data": data, "deploy": deploy, "metrics": metrics,
+            "models": models, "plotting": plotting, "pretrained": pretrained, "training": training,
+            "widgets": widgets}  # fmt: skip
+
+
+def run_source(source: str, **names) -> dict:
+    """Run a solution's source (or a wrong variant of it) as its notebook cell would; return the namespace.
+
+    The namespace holds the notebooks' usual modules plus ``names`` (the
+    notebook variables the solution uses); figures it draws are closed.
+    """
+    import matplotlib.pyplot as plt
+
+    namespace = {**_notebook_names(), **names}
+    exec(compile(source, "<solution>", "exec"), namespace)  # our own solution files
+    plt.close("all")
+    return namespace
+
+
+def run_solution(exercise_id: str, **names) -> dict:
+    """Run the solution file of ``exercise_id`` (see :func:`run_source`); return the namespace."""
+    from cae_lib import exercises
+
+    return run_source(exercises.solution_path(exercise_id).read_text(), **names)
+
+
+def rejects(check, *args, match: str, **kwargs) -> None:
+    """``check(*args, **kwargs)`` must fail in strict mode with a message matching ``match``."""
+    from cae_lib import exercises
+
+    with pytest.raises(exercises.ExerciseFailed, match=match):
+        check(*args, **kwargs)
+
+
+@pytest.fixture()
+def strict(monkeypatch):
+    """Wrong or missing answers raise ``ExerciseFailed`` (``CAE_EXERCISES=strict``), so a test can match the message."""
+    from cae_lib import exercises
+
+    monkeypatch.setenv(exercises.STRICT_ENV, "strict")

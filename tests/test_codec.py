@@ -28,9 +28,8 @@ def other_model(other_tiny_codec_model):
 
 
 @pytest.fixture(scope="module")
-def step(model):
-    # A step a few times smaller than the latent spread: several bits per symbol.
-    return float(np.median(codec.prior_of(model).scale_values) / 4)
+def step(tiny_codec_step):
+    return tiny_codec_step
 
 
 def _reference(images, model, step):

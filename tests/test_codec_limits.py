@@ -24,8 +24,8 @@ def model(tiny_codec_model):
 
 
 @pytest.fixture(scope="module")
-def step(model):
-    return float(np.median(codec.prior_of(model).scale_values) / 4)
+def step(tiny_codec_step):
+    return tiny_codec_step
 
 
 @pytest.fixture(scope="module")

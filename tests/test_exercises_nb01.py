@@ -1,32 +1,17 @@
 """Notebook 01's exercises: each solution passes its check, and plausible wrong answers fail with a useful message."""
 
 import gzip
-import io
 import struct
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import rejects, run_solution
 
-from cae_lib import data, exercises, plotting
+from cae_lib import data, exercises
 from cae_lib.exercises import nb01
 
-
-@pytest.fixture(autouse=True)
-def _strict(monkeypatch):
-    monkeypatch.setenv(exercises.STRICT_ENV, "strict")
-
-
-def solve(exercise_id, **context):
-    """Run a solution file's source in a namespace holding the notebook's variables; return the namespace."""
-    namespace = {"np": np, "gzip": gzip, "io": io, "data": data, "plotting": plotting, **context}
-    exec(exercises.solution_path(exercise_id).read_text(), namespace)  # noqa: S102 - our own solution file
-    return namespace
-
-
-def fails(check, answer, *context, match):
-    with pytest.raises(exercises.ExerciseFailed, match=match):
-        check(answer, *context)
+pytestmark = pytest.mark.usefixtures("strict")
 
 
 @pytest.fixture(scope="module")
@@ -40,24 +25,24 @@ def test_ex1_class_means(small_train, monkeypatch, capsys):
 
     matplotlib.use("Agg")
     x_train, y_train = small_train
-    ns = solve("01_dataset_ex1", x_train=x_train, y_train=y_train)
+    ns = run_solution("01_dataset_ex1", x_train=x_train, y_train=y_train)
     nb01.class_means((ns["means"], ns["most_alike"]), x_train, y_train)
     assert "✓ Exercise 01_dataset_ex1" in capsys.readouterr().out
     means = ns["means"]
     nb01.class_means((means / 255, ns["most_alike"]), x_train, y_train)  # scaled to [0, 1] is fine too
     # The diagonal left in: every class is closest to itself.
-    fails(nb01.class_means, (means, (3, 3)), x_train, y_train, match="compared with itself")
+    rejects(nb01.class_means, (means, (3, 3)), x_train, y_train, match="compared with itself")
     # argmax instead of argmin.
     flat = means.reshape(10, -1)
     distances = np.abs(flat[:, None] - flat[None]).mean(axis=2)
     far = tuple(int(v) for v in np.unravel_index(distances.argmax(), distances.shape))
-    fails(nb01.class_means, (means, far), x_train, y_train, match="most different")
+    rejects(nb01.class_means, (means, far), x_train, y_train, match="most different")
     # Classes taken by position instead of by label.
     by_position = np.stack([x_train[600 * d : 600 * (d + 1)].mean(axis=0) for d in range(10)])
-    fails(nb01.class_means, (by_position, ns["most_alike"]), x_train, y_train, match=r"means\[\d\]")
+    rejects(nb01.class_means, (by_position, ns["most_alike"]), x_train, y_train, match=r"means\[\d\]")
     # Means of the first 10 images of each class only.
     few = np.stack([x_train[y_train == d][:10].mean(axis=0) for d in range(10)])
-    fails(nb01.class_means, (few, ns["most_alike"]), x_train, y_train, match="average \\*all\\* of them")
+    rejects(nb01.class_means, (few, ns["most_alike"]), x_train, y_train, match="average \\*all\\* of them")
     # Not answered: prints ○, does not raise.
     monkeypatch.delenv(exercises.STRICT_ENV)
     nb01.class_means((..., ...), x_train, y_train)
@@ -66,7 +51,7 @@ def test_ex1_class_means(small_train, monkeypatch, capsys):
 
 def test_ex2_gzip_per_digit(mnist, capsys):
     _, (x_test, y_test) = mnist
-    ns = solve("01_dataset_ex2", x_test=x_test, y_test=y_test)
+    ns = run_solution("01_dataset_ex2", x_test=x_test, y_test=y_test)
     nb01.gzip_per_digit(ns["gzip_bytes_per_digit"], x_test, y_test)
     assert "✓ Exercise 01_dataset_ex2" in capsys.readouterr().out
 
@@ -79,30 +64,30 @@ def test_ex2_gzip_per_digit(mnist, capsys):
     def floats(images):
         return len(gzip.compress(data.to_float(images).tobytes(), 9)) / len(images)
 
-    fails(nb01.gzip_per_digit, total, x_test, y_test, match="divide by the number of images")
-    fails(nb01.gzip_per_digit, one_stream_per_digit, x_test, y_test, match="one gzip stream per digit")
-    fails(nb01.gzip_per_digit, floats, x_test, y_test, match="float pixels")
+    rejects(nb01.gzip_per_digit, total, x_test, y_test, match="divide by the number of images")
+    rejects(nb01.gzip_per_digit, one_stream_per_digit, x_test, y_test, match="one gzip stream per digit")
+    rejects(nb01.gzip_per_digit, floats, x_test, y_test, match="float pixels")
 
 
 def test_ex3_sevens_csv(mnist, tmp_path, capsys):
     _, (x_test, y_test) = mnist
-    ns = solve("01_dataset_ex3", x_test=x_test, y_test=y_test, tmp=tmp_path)
+    ns = run_solution("01_dataset_ex3", x_test=x_test, y_test=y_test, tmp=tmp_path)
     nb01.sevens_csv(ns["sevens_path"], x_test, y_test)
     assert "✓ Exercise 01_dataset_ex3" in capsys.readouterr().out
     is_seven = y_test == 7
     n = int(is_seven.sum())
     wrong_labels = data.save_mnist_csv(tmp_path / "a.csv", x_test[is_seven], y_test[:n])
-    fails(nb01.sevens_csv, wrong_labels, x_test, y_test, match="labels are not 7")
+    rejects(nb01.sevens_csv, wrong_labels, x_test, y_test, match="labels are not 7")
     no_labels = data.save_mnist_csv(tmp_path / "b.csv", x_test[is_seven])
-    fails(nb01.sevens_csv, no_labels, x_test, y_test, match="no label column")
+    rejects(nb01.sevens_csv, no_labels, x_test, y_test, match="no label column")
     first_n = data.save_mnist_csv(tmp_path / "c.csv", x_test[:n], np.full(n, 7))
-    fails(nb01.sevens_csv, first_n, x_test, y_test, match="pixels differ")
-    fails(nb01.sevens_csv, tmp_path / "missing.csv", x_test, y_test, match="not a file")
+    rejects(nb01.sevens_csv, first_n, x_test, y_test, match="pixels differ")
+    rejects(nb01.sevens_csv, tmp_path / "missing.csv", x_test, y_test, match="not a file")
 
 
 def test_ex4_idx_file(mnist, tmp_path, capsys):
     _, (x_test, y_test) = mnist
-    ns = solve("01_dataset_ex4", x_test=x_test)
+    ns = run_solution("01_dataset_ex4", x_test=x_test)
     nb01.idx_file(ns["idx_bytes"], x_test, y_test)
     assert "✓ Exercise 01_dataset_ex4" in capsys.readouterr().out
     assert ns["idx_bytes"](x_test[:3]) == data.write_idx(tmp_path / "x", x_test[:3]).read_bytes()
@@ -116,9 +101,9 @@ def test_ex4_idx_file(mnist, tmp_path, capsys):
     def int64_values(a):
         return bytes([0, 0, 8, a.ndim]) + struct.pack(f">{a.ndim}I", *a.shape) + a.astype(np.int64).tobytes()
 
-    fails(nb01.idx_file, little_endian, x_test, y_test, match="little-endian")
-    fails(nb01.idx_file, no_ndim, x_test, y_test, match="number of dimensions")
-    fails(nb01.idx_file, int64_values, x_test, y_test, match="another dtype than uint8")
+    rejects(nb01.idx_file, little_endian, x_test, y_test, match="little-endian")
+    rejects(nb01.idx_file, no_ndim, x_test, y_test, match="number of dimensions")
+    rejects(nb01.idx_file, int64_values, x_test, y_test, match="another dtype than uint8")
 
 
 def test_every_nb01_solution_file_is_checked():

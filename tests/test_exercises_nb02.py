@@ -2,28 +2,14 @@
 
 import numpy as np
 import pytest
+from conftest import rejects, run_solution
 
 from cae_lib import exercises, models
 from cae_lib.exercises import nb02
 
+pytestmark = pytest.mark.usefixtures("strict")
+
 conv2d = nb02._conv2d  # the notebook's conv2d, which the solutions call
-
-
-@pytest.fixture(autouse=True)
-def _strict(monkeypatch):
-    monkeypatch.setenv(exercises.STRICT_ENV, "strict")
-
-
-def solve(exercise_id, **context):
-    """Run a solution file's source in a namespace holding the notebook's variables; return the namespace."""
-    namespace = {"np": np, "conv2d": conv2d, **context}
-    exec(exercises.solution_path(exercise_id).read_text(), namespace)  # noqa: S102 - our own solution file
-    return namespace
-
-
-def fails(check, answer, *context, match):
-    with pytest.raises(exercises.ExerciseFailed, match=match):
-        check(answer, *context)
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +19,7 @@ def digit(fake_digits):
 
 def test_ex1_padded_conv(digit, capsys):
     kernel = np.random.default_rng(0).normal(size=(3, 3)).astype(np.float32)
-    ns = solve("02_convolutional_filters_ex1", digit=digit, kernel=kernel)
+    ns = run_solution("02_convolutional_filters_ex1", digit=digit, kernel=kernel, conv2d=conv2d)
     nb02.padded_conv(ns["conv2d_padded"], digit)
     assert "✓ Exercise 02_convolutional_filters_ex1" in capsys.readouterr().out
 
@@ -49,25 +35,25 @@ def test_ex1_padded_conv(digit, capsys):
     def same_for_stride_2(image, kernel, stride=1, pad=0):
         return conv2d(np.pad(image, [(pad - 1 if stride == 2 else pad, pad)] * 2), kernel, stride)
 
-    fails(nb02.padded_conv, flipped, digit, match="kernel flipped")
-    fails(nb02.padded_conv, unpadded, digit, match="did you pad the image")
-    fails(nb02.padded_conv, edge, digit, match="pad with zeros")
-    fails(nb02.padded_conv, same_for_stride_2, digit, match="pads 0 rows above and 1")
+    rejects(nb02.padded_conv, flipped, digit, match="kernel flipped")
+    rejects(nb02.padded_conv, unpadded, digit, match="did you pad the image")
+    rejects(nb02.padded_conv, edge, digit, match="pad with zeros")
+    rejects(nb02.padded_conv, same_for_stride_2, digit, match="pads 0 rows above and 1")
 
 
 def test_ex2_horizontal_detector(mnist, capsys):
     _, (x_test, _) = mnist
-    ns = solve("02_convolutional_filters_ex2", x_test=x_test)
+    ns = run_solution("02_convolutional_filters_ex2", x_test=x_test, conv2d=conv2d)
     nb02.horizontal_detector(ns["horizontal"], x_test)
     assert "✓ Exercise 02_convolutional_filters_ex2" in capsys.readouterr().out
     sobel_x = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]])
     # No negative rows: a vertical bar lights it up too.
     middle_row = np.array([[0, 0, 0], [1, 1, 1], [0, 0, 0]])
-    fails(nb02.horizontal_detector, ns["horizontal"].T, x_test, match="vertical detector")
-    fails(nb02.horizontal_detector, sobel_x, x_test, match="vertical detector")
-    fails(nb02.horizontal_detector, middle_row, x_test, match="each column of the kernel sum to zero")
-    fails(nb02.horizontal_detector, np.full((3, 3), 1 / 9), x_test, match="almost as strongly")
-    fails(nb02.horizontal_detector, np.ones((5, 5)), x_test, match="3 x 3")
+    rejects(nb02.horizontal_detector, ns["horizontal"].T, x_test, match="vertical detector")
+    rejects(nb02.horizontal_detector, sobel_x, x_test, match="vertical detector")
+    rejects(nb02.horizontal_detector, middle_row, x_test, match="each column of the kernel sum to zero")
+    rejects(nb02.horizontal_detector, np.full((3, 3), 1 / 9), x_test, match="almost as strongly")
+    rejects(nb02.horizontal_detector, np.ones((5, 5)), x_test, match="3 x 3")
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +62,7 @@ def encoder():
 
 
 def test_ex3_multiplications(encoder, capsys):
-    ns = solve("02_convolutional_filters_ex3")
+    ns = run_solution("02_convolutional_filters_ex3", conv2d=conv2d)
     nb02.multiplications(ns["multiplications"], encoder)
     out = capsys.readouterr().out
     assert "✓ Exercise 02_convolutional_filters_ex3" in out and "conv1 28,224 vs 2,458,624" in out
@@ -93,13 +79,15 @@ def test_ex3_multiplications(encoder, capsys):
         k, _, c, filters = layer.kernel.shape
         return layer.input.shape[1] * layer.input.shape[2] * filters * k * k * c
 
-    fails(nb02.multiplications, no_in_channels, encoder, match="left out the input channels")
-    fails(nb02.multiplications, input_positions, encoder, match="4 times fewer output positions")
-    fails(nb02.multiplications, lambda layer: int(np.prod(layer.kernel.shape)), encoder, match="layer conv1")
+    rejects(nb02.multiplications, no_in_channels, encoder, match="left out the input channels")
+    rejects(nb02.multiplications, input_positions, encoder, match="4 times fewer output positions")
+    rejects(
+        nb02.multiplications, lambda layer: int(np.prod(layer.kernel.shape)), encoder, match="layer conv1"
+    )
 
 
 def test_ex4_max_pooling(digit, capsys):
-    ns = solve("02_convolutional_filters_ex4")
+    ns = run_solution("02_convolutional_filters_ex4", conv2d=conv2d)
     nb02.max_pooling(ns["max_pool_2x2"], digit)
     assert "✓ Exercise 02_convolutional_filters_ex4" in capsys.readouterr().out
 
@@ -121,11 +109,11 @@ def test_ex4_max_pooling(digit, capsys):
     def magnitude(image):
         return ns["max_pool_2x2"](np.abs(image))
 
-    fails(nb02.max_pooling, average, digit, match="average pooling")
-    fails(nb02.max_pooling, wrong_reshape, digit, match=r"image\[2i:2i\+2, 2j:2j\+2\]")
-    fails(nb02.max_pooling, stride_1, digit, match="moved by 1 pixel")
-    fails(nb02.max_pooling, ceil_size, digit, match="drops the last row")
-    fails(nb02.max_pooling, magnitude, digit, match="largest \\*magnitude\\*")
+    rejects(nb02.max_pooling, average, digit, match="average pooling")
+    rejects(nb02.max_pooling, wrong_reshape, digit, match=r"image\[2i:2i\+2, 2j:2j\+2\]")
+    rejects(nb02.max_pooling, stride_1, digit, match="moved by 1 pixel")
+    rejects(nb02.max_pooling, ceil_size, digit, match="drops the last row")
+    rejects(nb02.max_pooling, magnitude, digit, match="largest \\*magnitude\\*")
 
 
 def test_unanswered_stubs_fall_back_and_go_on(digit, monkeypatch, capsys):

@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
+from conftest import rejects, run_source
 
-from cae_lib import exercises, metrics, models
-from cae_lib._tf import keras
+from cae_lib import exercises, models
 from cae_lib.exercises import nb03
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
@@ -12,23 +12,6 @@ pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
 def solution(exercise_id: str) -> str:
     return exercises.solution_path(exercise_id).read_text()
-
-
-def run(source: str, **namespace) -> dict:
-    """Execute a solution (or a wrong variant of it) in a namespace holding the notebook's names it uses."""
-    namespace = {"np": np, "keras": keras, "metrics": metrics, **namespace}
-    exec(compile(source, "<solution>", "exec"), namespace)
-    return namespace
-
-
-@pytest.fixture
-def strict(monkeypatch):
-    monkeypatch.setenv(exercises.STRICT_ENV, "strict")
-
-
-def fails(check, *args, match: str):
-    with pytest.raises(exercises.ExerciseFailed, match=match):
-        check(*args)
 
 
 # Exercise 1: the encoder in Keras, checked with the shipped weights on real digits
@@ -40,7 +23,7 @@ def digits(mnist):
 
 
 def test_ex1_solution_passes_and_is_returned(digits, capsys):
-    build = run(solution("03_encoding_ex1"))["build_my_encoder"]
+    build = run_source(solution("03_encoding_ex1"))["build_my_encoder"]
     assert nb03.encoder(build, digits) is build
     assert "✓ Exercise 03_encoding_ex1" in capsys.readouterr().out
 
@@ -88,15 +71,15 @@ def test_ex1_rejects_a_plausible_wrong_encoder(mistake, digits, strict):
     old, new, message = WRONG_ENCODERS[mistake]
     source = solution("03_encoding_ex1")
     assert old in source
-    build = run(source.replace(old, new))["build_my_encoder"]
-    fails(nb03.encoder, build, digits, match=message)
+    build = run_source(source.replace(old, new))["build_my_encoder"]
+    rejects(nb03.encoder, build, digits, match=message)
 
 
 def test_ex1_a_relu_inside_conv1_before_the_relu_layer_is_the_same_network(digits, strict):
     source = solution("03_encoding_ex1").replace(
         'padding="same", name="conv1"', 'padding="same", activation="relu", name="conv1"'
     )
-    nb03.encoder(run(source)["build_my_encoder"], digits)
+    nb03.encoder(run_source(source)["build_my_encoder"], digits)
 
 
 def test_ex1_unanswered_falls_back_to_the_library_builder(digits, capsys):
@@ -111,13 +94,13 @@ def test_ex1_unanswered_falls_back_to_the_library_builder(digits, capsys):
 
 
 def test_ex2_solution_passes(strict, capsys):
-    namespace = run(solution("03_encoding_ex2"))
+    namespace = run_source(solution("03_encoding_ex2"))
     assert namespace["sizes"] == [14, 7, 7]
     nb03.output_size(namespace["output_size"])
 
 
 def test_ex2_rejects_floor_division(strict):
-    fails(
+    rejects(
         nb03.output_size,
         lambda n, s: n // s,
         match=r"output_size\(7, 2\) = 3, Keras gives 4: same padding rounds up",
@@ -125,7 +108,7 @@ def test_ex2_rejects_floor_division(strict):
 
 
 def test_ex2_rejects_the_valid_padding_formula(strict):
-    fails(nb03.output_size, lambda n, s: (n - 3) // s + 1, match=r"output_size\(\d+, 1\) = .*Keras gives")
+    rejects(nb03.output_size, lambda n, s: (n - 3) // s + 1, match=r"output_size\(\d+, 1\) = .*Keras gives")
 
 
 # Exercise 4: closest classes in latent space
@@ -143,17 +126,19 @@ def clustered_latents():
 
 def test_ex4_solution_passes(clustered_latents, strict):
     latents, labels = clustered_latents
-    pair = run(solution("03_encoding_ex4"), latents=latents, y_test=labels)["closest_pair"]
+    pair = run_source(solution("03_encoding_ex4"), latents=latents, y_test=labels)["closest_pair"]
     assert sorted(map(int, pair)) == [4, 9]
     nb03.closest_classes(pair, latents, labels)
 
 
 def test_ex4_rejects_a_class_paired_with_itself(clustered_latents, strict):
-    fails(nb03.closest_classes, (3, 3), *clustered_latents, match=r"\(3, 3\) is one class twice: .*diagonal")
+    rejects(
+        nb03.closest_classes, (3, 3), *clustered_latents, match=r"\(3, 3\) is one class twice: .*diagonal"
+    )
 
 
 def test_ex4_rejects_a_pair_that_is_not_the_closest(clustered_latents, strict):
-    fails(nb03.closest_classes, (1, 7), *clustered_latents, match=r"another pair is closer")
+    rejects(nb03.closest_classes, (1, 7), *clustered_latents, match=r"another pair is closer")
 
 
 # Exercise 5: PCA components to match the autoencoder
@@ -172,7 +157,7 @@ def test_ex5_solution_passes(pca_problem, strict):
     from sklearn.decomposition import PCA
 
     x_train, x_test, target = pca_problem
-    namespace = run(
+    namespace = run_source(
         solution("03_encoding_ex5"),
         PCA=PCA,
         x_train_f=x_train,
@@ -191,22 +176,22 @@ def test_ex5_solution_passes(pca_problem, strict):
     ],
 )
 def test_ex5_rejects_an_off_by_one(k, message, pca_problem, strict):
-    fails(nb03.pca_components, k, *pca_problem, match=message)
+    rejects(nb03.pca_components, k, *pca_problem, match=message)
 
 
 # Exercise 3: the seed model's parameters
 
 
 def test_ex3_solution_passes(strict):
-    namespace = run(solution("03_encoding_ex3"))
+    namespace = run_source(solution("03_encoding_ex3"))
     assert (namespace["seed_encoder"], namespace["seed_decoder"]) == (6_482_012, 6_532_097)
     nb03.seed_counts((namespace["seed_encoder"], namespace["seed_decoder"]))
 
 
 def test_ex3_rejects_counts_without_biases(strict):
     source = solution("03_encoding_ex3").replace("(kernel * kernel * c_in + 1)", "(kernel * kernel * c_in)")
-    namespace = run(source.replace("n_out * (n_in + 1)", "n_out * n_in"))
-    fails(
+    namespace = run_source(source.replace("n_out * (n_in + 1)", "n_out * n_in"))
+    rejects(
         nb03.seed_counts,
         (namespace["seed_encoder"], namespace["seed_decoder"]),
         match=r"you left out the biases",
@@ -214,8 +199,8 @@ def test_ex3_rejects_counts_without_biases(strict):
 
 
 def test_ex3_rejects_a_7_by_7_grid(strict):
-    namespace = run(solution("03_encoding_ex3").replace("flat = 28 * 28 * 64", "flat = 7 * 7 * 64"))
-    fails(
+    namespace = run_source(solution("03_encoding_ex3").replace("flat = 28 * 28 * 64", "flat = 7 * 7 * 64"))
+    rejects(
         nb03.seed_counts,
         (namespace["seed_encoder"], namespace["seed_decoder"]),
         match=r"the grid stays 28 x 28",

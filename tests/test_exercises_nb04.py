@@ -7,31 +7,14 @@ import constriction
 import matplotlib
 import numpy as np
 import pytest
+from conftest import run_solution
 
 matplotlib.use("Agg")
 
-from cae_lib import codec, config, data, exercises, models, plotting  # noqa: E402
+from cae_lib import codec, data, exercises, models, plotting  # noqa: E402
 from cae_lib.exercises import nb04 as check  # noqa: E402
 
-
-@pytest.fixture(autouse=True)
-def strict(monkeypatch):
-    """Wrong or missing answers raise ExerciseFailed, so a test can match the message."""
-    monkeypatch.setenv(exercises.STRICT_ENV, "strict")
-
-
-def solve(exercise_id: str, **context) -> dict:
-    """Run a solution file in a namespace holding the notebook names it uses; return the namespace."""
-    namespace = {
-        "np": np,
-        "codec": codec,
-        "config": config,
-        "data": data,
-        "constriction": constriction,
-        **context,
-    }
-    exec(exercises.solution_path(exercise_id).read_text(), namespace)
-    return namespace
+pytestmark = pytest.mark.usefixtures("strict")
 
 
 def source_of(exercise_id: str, old: str, new: str) -> str:
@@ -69,7 +52,7 @@ def tiny(tiny_codec_model):
 
 def test_ex1_solution_passes(shipped, capsys):
     digits, model = shipped
-    ns = solve("04_compressing_ex1", digits=digits, model=model)
+    ns = run_solution("04_compressing_ex1", digits=digits, model=model)
     check.largest_step(ns["best_step"], digits, model, bytes_per_digit=ns["best_bytes"])
     assert (
         f"✓ Exercise 04_compressing_ex1 (the largest step that keeps 23 dB): step {ns['best_step']} keeps"
@@ -79,7 +62,7 @@ def test_ex1_solution_passes(shipped, capsys):
 
 def test_ex1_rejects_a_step_too_large_or_too_small_and_the_file_size(shipped):
     digits, model = shipped
-    ns = solve("04_compressing_ex1", digits=digits, model=model)
+    ns = run_solution("04_compressing_ex1", digits=digits, model=model)
     best, per_digit = ns["best_step"], ns["best_bytes"]
     with pytest.raises(exercises.ExerciseFailed, match=r"below 23 dB: the answer is a smaller step"):
         check.largest_step(round(best + 0.1, 1), digits, model, bytes_per_digit=per_digit)
@@ -104,14 +87,14 @@ def test_ex1_unanswered_prints_not_answered_and_goes_on(shipped, monkeypatch, ca
 
 
 def test_ex2_solution_passes(tiny, capsys):
-    ns = solve("04_compressing_ex2", digits=np.repeat(tiny["digits"], 17, axis=0), model=tiny["model"])
+    ns = run_solution("04_compressing_ex2", digits=np.repeat(tiny["digits"], 17, axis=0), model=tiny["model"])
     check.batch_saving(ns["saved"], ns["digits"][:100], tiny["model"], from_headers=ns["from_headers"])
     assert "from 99 headers of 16 bytes" in capsys.readouterr().out
 
 
 def test_ex2_rejects_a_hundred_headers_and_a_reversed_sign(tiny):
     digits = np.repeat(tiny["digits"], 17, axis=0)[:100]
-    ns = solve("04_compressing_ex2", digits=digits, model=tiny["model"])
+    ns = run_solution("04_compressing_ex2", digits=digits, model=tiny["model"])
     with pytest.raises(
         exercises.ExerciseFailed, match=r"off by one: the one file keeps a header too, so 99 headers"
     ):
@@ -129,7 +112,7 @@ def test_ex2_rejects_a_hundred_headers_and_a_reversed_sign(tiny):
 def ex3(shipped, mnist):
     digits, model = shipped
     latents = codec.encode_latents(digits, model)
-    ns = solve("04_compressing_ex3", x_train=mnist[0][0][:1000], model=model, latents=latents)
+    ns = run_solution("04_compressing_ex3", x_train=mnist[0][0][:1000], model=model, latents=latents)
     return ns, latents, model
 
 
@@ -161,7 +144,7 @@ TINY_STEPS = (2.0**-6, 2.0**-7)
 
 
 def test_ex4_solution_passes_on_the_tiny_model(tiny, capsys):
-    ns = solve("04_compressing_ex4", **tiny)
+    ns = run_solution("04_compressing_ex4", **tiny)
     check.by_hand(ns["encode_by_hand"], tiny["digits"], tiny["model"], steps=TINY_STEPS)
     assert "equal the codec's byte for byte" in capsys.readouterr().out
 
@@ -174,7 +157,7 @@ def test_ex4_solution_passes_on_the_shipped_model(shipped):
         "encoder": models.encoder_of(model),
         "prior": codec.prior_of(model),
     }
-    ns = solve("04_compressing_ex4", **context)
+    ns = run_solution("04_compressing_ex4", **context)
     check.by_hand(ns["encode_by_hand"], digits[:3], model)
 
 

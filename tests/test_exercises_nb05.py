@@ -4,32 +4,15 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from conftest import rejects, run_solution
 
-from cae_lib import codec, data, exercises, models, plotting, pretrained, training  # noqa: E402
+from cae_lib import codec, data, exercises, models, pretrained, training  # noqa: E402
 from cae_lib._tf import keras  # noqa: E402
 from cae_lib.exercises import nb05 as check  # noqa: E402
 
-
-def solution(exercise_id: str, **context) -> dict:
-    """Run one solution file in a namespace holding ``context`` and return the namespace."""
-    namespace = {"np": np, "keras": keras, "plt": plt, "plotting": plotting, "models": models,
-                 "training": training, "codec": codec, **context}  # fmt: skip
-    exec(exercises.solution_path(exercise_id).read_text(), namespace)
-    plt.close("all")
-    return namespace
-
-
-@pytest.fixture(autouse=True)
-def strict(monkeypatch):
-    monkeypatch.setenv(exercises.STRICT_ENV, "strict")
-
-
-def rejects(check_function, *args, match: str):
-    with pytest.raises(exercises.ExerciseFailed, match=match):
-        check_function(*args)
+pytestmark = pytest.mark.usefixtures("strict")
 
 
 # ---------------------------------------------------------------- Exercise 1: the decoder
@@ -58,7 +41,7 @@ def wrong_decoder(*, drop_relu=False, stride=2, linear_pixels=False):
 
 
 def test_the_decoder_solution_reproduces_the_shipped_decoder(fake_digits, capsys):
-    build = solution("05_decoding_ex1")["build_my_decoder"]
+    build = run_solution("05_decoding_ex1")["build_my_decoder"]
     assert check.decoder(build, fake_digits(20)) is build
     assert "✓ Exercise 05_decoding_ex1" in capsys.readouterr().out
 
@@ -87,13 +70,13 @@ def test_the_decoder_check_falls_back_to_the_library_and_says_so(monkeypatch, fa
 
 
 def test_the_transposed_convolution_solution_equals_tensorflow(fake_digits, capsys):
-    mine = solution("05_decoding_ex2")["conv_transpose2d"]
+    mine = run_solution("05_decoding_ex2")["conv_transpose2d"]
     check.conv_transpose(mine, fake_digits(1)[0] / 255)
     assert "✓ Exercise 05_decoding_ex2" in capsys.readouterr().out
 
 
 def test_the_transposed_convolution_check_catches_a_flipped_kernel_and_a_wrong_size(fake_digits):
-    right = solution("05_decoding_ex2")["conv_transpose2d"]
+    right = run_solution("05_decoding_ex2")["conv_transpose2d"]
     digit = fake_digits(1)[0] / 255
 
     def flipped(image, kernel, stride=1):
@@ -121,7 +104,7 @@ def tiny_autoencoder():
 
 
 def test_the_training_step_solution_passes(steps_context, capsys):
-    namespace = solution("05_decoding_ex3", my_autoencoder=tiny_autoencoder(), **steps_context)
+    namespace = run_solution("05_decoding_ex3", my_autoencoder=tiny_autoencoder(), **steps_context)
     check.training_step(namespace["my_history"], namespace["my_autoencoder"], steps_context["x_val_f"])
     assert "✓ Exercise 05_decoding_ex3" in capsys.readouterr().out
 
@@ -160,7 +143,7 @@ def test_the_class_solution_passes(class_context, capsys):
     psnr, labels = class_context
     per_class = [psnr[labels == d].mean() for d in range(10)]
     images = np.zeros((600, 28, 28, 1), np.float32)
-    namespace = solution("05_decoding_ex4", per_class=per_class, psnr=psnr, y_test=labels, x_test_f=images,
+    namespace = run_solution("05_decoding_ex4", per_class=per_class, psnr=psnr, y_test=labels, x_test_f=images,
                          reconstructions=images)  # fmt: skip
     check.classes((namespace["worst_class"], namespace["best_class"], namespace["worst_three"]), psnr, labels)
     assert (
@@ -193,7 +176,9 @@ def shipped_context(mnist):
 
 def test_the_mean_latent_solution_passes_and_the_claim_holds(shipped_context, capsys):
     _, decoder, latents, images = shipped_context
-    namespace = solution("05_decoding_ex5", shipped_decoder=decoder, shipped_latents=latents, x_test_f=images)
+    namespace = run_solution(
+        "05_decoding_ex5", shipped_decoder=decoder, shipped_latents=latents, x_test_f=images
+    )
     check.mean_digit((namespace["mean_latent_image"], namespace["mean_image"]), decoder, latents, images)
     assert "a crisp digit-like stroke against a blur" in capsys.readouterr().out
 
@@ -232,7 +217,7 @@ def test_the_interpolation_solution_passes(path_context, capsys):
     labels = labels.copy()
     labels[labels == 2] = 0  # the solution takes the first two 2s
     labels[[5, 11]] = 2
-    namespace = solution("05_decoding_ex6", encoder=encoder, decoder=decoder, x_test_f=images, y_test=labels,
+    namespace = run_solution("05_decoding_ex6", encoder=encoder, decoder=decoder, x_test_f=images, y_test=labels,
                          weights=np.linspace(0, 1, 9))  # fmt: skip
     check.same_class_path(
         (namespace["a"], namespace["b"], namespace["frames"]), encoder, decoder, images, labels
@@ -261,7 +246,7 @@ def test_the_interpolation_check_catches_a_pixel_crossfade_and_two_classes(path_
 
 def test_the_latent8_solution_passes(mnist, capsys):
     (x_train, _), (x_test, _) = mnist
-    namespace = solution("05_decoding_ex7", build_my_decoder=models.build_decoder, x_fit=x_train[:6400],
+    namespace = run_solution("05_decoding_ex7", build_my_decoder=models.build_decoder, x_fit=x_train[:6400],
                          x_val=x_train[-200:], QUICK=True)  # fmt: skip
     check.latent8(namespace["my_codec8"], x_test[:300])
     assert "✓ Exercise 05_decoding_ex7" in capsys.readouterr().out

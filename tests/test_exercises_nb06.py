@@ -6,36 +6,11 @@ import math
 
 import numpy as np
 import pytest
-from conftest import fake_digits
+from conftest import fake_digits, rejects, run_solution
 from PIL import Image
 
-from cae_lib import data, exercises, metrics, models, training, widgets
+from cae_lib import data, exercises, metrics, models, widgets
 from cae_lib.exercises import nb06 as check
-
-
-@pytest.fixture
-def strict(monkeypatch):
-    monkeypatch.setenv(exercises.STRICT_ENV, "strict")
-
-
-def solve(exercise_id, **context):
-    """Run a solution file in a namespace holding the notebook's context; return the namespace."""
-    namespace = {
-        "np": np,
-        "data": data,
-        "metrics": metrics,
-        "models": models,
-        "training": training,
-        **context,
-    }
-    exec(exercises.solution_path(exercise_id).read_text(), namespace)
-    return namespace
-
-
-def fails(strict, check_function, *args, match, **kwargs):
-    with pytest.raises(exercises.ExerciseFailed, match=match):
-        check_function(*args, **kwargs)
-
 
 # --------------------------------------------------------------------- exercise 1: PSNR by hand
 
@@ -52,7 +27,7 @@ def digit_pair():
 
 def test_psnr_solution_passes(digit_pair, strict, capsys):
     originals, decoded = digit_pair
-    ns = solve(check.EX_PSNR, x_test=originals, recon28=decoded[..., None] / np.float32(255))
+    ns = run_solution(check.EX_PSNR, x_test=originals, recon28=decoded[..., None] / np.float32(255))
     check.psnr_uint8(ns["psnr_uint8"], originals, decoded)
     assert "✓ Exercise 06_loss_and_noise_ex1" in capsys.readouterr().out
 
@@ -77,7 +52,7 @@ def by_hand(peak=255.0, cast=True, axis=(1, 2), power=2, factor=10):
     ],
 )
 def test_psnr_wrong_answers_are_named(digit_pair, strict, wrong, message):
-    fails(strict, check.psnr_uint8, wrong, *digit_pair, match=message)
+    rejects(check.psnr_uint8, wrong, *digit_pair, match=message)
 
 
 def test_psnr_must_be_by_hand_and_a_stub_is_not_answered(digit_pair, capsys):
@@ -108,7 +83,7 @@ CURVES = {
 
 
 def test_largest_gain_solution_passes(strict, capsys):
-    ns = solve(check.EX_LARGEST_GAIN, sigmas=SIGMAS, curves=CURVES)
+    ns = run_solution(check.EX_LARGEST_GAIN, sigmas=SIGMAS, curves=CURVES)
     assert ns["largest_gain_sigma"] == 0.3
     check.largest_gain(ns["largest_gain_sigma"], SIGMAS, CURVES)
     assert (
@@ -128,7 +103,7 @@ def test_largest_gain_solution_passes(strict, capsys):
     ],
 )
 def test_largest_gain_wrong_answers_are_named(strict, wrong, message):
-    fails(strict, check.largest_gain, wrong, SIGMAS, CURVES, match=message)
+    rejects(check.largest_gain, wrong, SIGMAS, CURVES, match=message)
 
 
 # --------------------------------------------------------------------- exercise 3: stricter threshold
@@ -142,7 +117,7 @@ TABLE = [
 
 
 def test_strict_threshold_solution_passes(strict, capsys):
-    ns = solve(check.EX_STRICT)
+    ns = run_solution(check.EX_STRICT)
     check.strict_threshold(ns["strict_threshold"], TABLE, TABLE[2])
     out = capsys.readouterr().out
     assert (
@@ -164,7 +139,7 @@ def test_strict_threshold_wrong_conditions_are_named(strict, wrong, message):
         rows = [r for r in table if wrong(r)]
         return min(rows, key=lambda r: r["bytes"]) if rows else None
 
-    fails(strict, check.strict_threshold, strict_threshold, TABLE, None, match=message)
+    rejects(check.strict_threshold, strict_threshold, TABLE, None, match=message)
 
 
 def test_strict_threshold_max_and_never_none_are_wrong(strict):
@@ -172,13 +147,13 @@ def test_strict_threshold_max_and_never_none_are_wrong(strict):
         rows = [r for r in table if r["lossless"] and r["ssim"] >= 0.95]
         return max(rows, key=lambda r: r["bytes"]) if rows else None
 
-    fails(strict, check.strict_threshold, most_expensive, TABLE, match="fewest bytes")
+    rejects(check.strict_threshold, most_expensive, TABLE, match="fewest bytes")
 
     def never_none(table):
         rows = [r for r in table if r["lossless"] and r["ssim"] >= 0.95] or table
         return min(rows, key=lambda r: r["bytes"])
 
-    fails(strict, check.strict_threshold, never_none, TABLE, match="return None then")
+    rejects(check.strict_threshold, never_none, TABLE, match="return None then")
 
 
 # --------------------------------------------------------------------- exercise 4: a denoiser
@@ -193,28 +168,27 @@ def held_out(mnist):
 def test_denoiser_solution_passes_in_quick_mode(mnist, held_out, strict, monkeypatch, capsys):
     monkeypatch.setenv("CAE_QUICK", "1")
     (x_train, _), _ = mnist
-    ns = solve(check.EX_DENOISER, x_train=x_train[:2048])
+    ns = run_solution(check.EX_DENOISER, x_train=x_train[:2048])
     check.denoiser(ns["my_denoiser"], sigma=ns["my_sigma"], clean=held_out)
     assert "✓ Exercise 06_loss_and_noise_ex4" in capsys.readouterr().out
     # The same model at a noise level it was not trained for, so small that the noisy digits are already good:
-    fails(strict, check.denoiser, ns["my_denoiser"], sigma=0.02, clean=held_out, match="choose a larger σ")
+    rejects(check.denoiser, ns["my_denoiser"], sigma=0.02, clean=held_out, match="choose a larger σ")
 
 
 def test_denoiser_wrong_answers_are_named(held_out, strict, capsys, monkeypatch):
     import keras
 
     identity = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Identity()])
-    fails(strict, check.denoiser, identity, sigma=0.5, clean=held_out, match="noisy input unchanged")
+    rejects(check.denoiser, identity, sigma=0.5, clean=held_out, match="noisy input unchanged")
     untrained = models.build_autoencoder(28)
-    fails(
-        strict,
+    rejects(
         check.denoiser,
         untrained,
         sigma=0.5,
         clean=held_out,
         match="it must beat doing nothing.*input_noise",
     )
-    fails(strict, check.denoiser, untrained, sigma=1.5, clean=held_out, match="between 0 and 1")
+    rejects(check.denoiser, untrained, sigma=1.5, clean=held_out, match="between 0 and 1")
     monkeypatch.delenv(exercises.STRICT_ENV)
     check.denoiser(untrained, clean=held_out)  # my_sigma left as ...
     assert "○ Exercise 06_loss_and_noise_ex4" in capsys.readouterr().out

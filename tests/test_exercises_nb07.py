@@ -4,6 +4,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from conftest import run_solution
 
 from cae_lib import codec, exercises, metrics, pretrained, widgets
 from cae_lib.exercises import nb07 as check
@@ -16,24 +17,6 @@ CURVE = [
     (32, 128.0, 25.2),
     (64, 256.0, 26.1),
 ]
-
-
-@pytest.fixture
-def strict(monkeypatch):
-    monkeypatch.setenv(exercises.STRICT_ENV, "strict")
-
-
-def run_solution(number: int, **context) -> dict:
-    namespace = {
-        "np": np,
-        "codec": codec,
-        "metrics": metrics,
-        "pretrained": pretrained,
-        "widgets": widgets,
-        **context,
-    }
-    exec(exercises.solution_path(f"07_latent_size_explorer_ex{number}").read_text(), namespace)
-    return namespace
 
 
 def fake_explorer(curve=CURVE):
@@ -49,7 +32,7 @@ def fake_explorer(curve=CURVE):
 
 
 def test_ex1_solution_passes_and_the_best_or_a_too_small_size_fail(strict, capsys):
-    ns = run_solution(1, explorer=fake_explorer())
+    ns = run_solution("07_latent_size_explorer_ex1", explorer=fake_explorer())
     assert ns["flat"] == 32
     assert check.flattening(ns["flat"], CURVE) == 32
     assert "✓ Exercise 07_latent_size_explorer_ex1" in capsys.readouterr().out
@@ -74,7 +57,7 @@ def few_digits(mnist):
 
 def test_ex2_solution_passes_and_max_for_min_or_data_range_1_fail(strict, few_digits, capsys):
     x, y = few_digits
-    ns = run_solution(2, x_test=x, y_test=y, explorer=fake_explorer())
+    ns = run_solution("07_latent_size_explorer_ex2", x_test=x, y_test=y, explorer=fake_explorer())
     check.worst_class(ns["psnr_by_class"], ns["sample"], ns["labels"], worst=ns["worst"])
     assert "✓ Exercise 07_latent_size_explorer_ex2" in capsys.readouterr().out
     by_class = ns["psnr_by_class"]
@@ -104,7 +87,10 @@ def test_ex3_solution_passes_and_a_bigger_or_too_coarse_setting_fails(strict, mn
         available_latent_dims=lambda: SMALL_GRID["latent_dims"], load_pretrained=pretrained.load_pretrained
     )
     ns = run_solution(
-        3, x_test=x_test, pretrained=small, widgets=SimpleNamespace(DEFAULT_STEPS=SMALL_GRID["steps"])
+        "07_latent_size_explorer_ex3",
+        x_test=x_test,
+        pretrained=small,
+        widgets=SimpleNamespace(DEFAULT_STEPS=SMALL_GRID["steps"]),
     )
     digits = ns["target_digits"]
     check.cheapest_setting(ns["best"], digits, target_db=ns["TARGET_DB"], **SMALL_GRID)

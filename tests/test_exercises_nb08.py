@@ -6,14 +6,10 @@ takes a moment; the fake digits stand in for MNIST.
 
 import numpy as np
 import pytest
+from conftest import run_solution
 
 from cae_lib import codec, data, deploy, exercises, metrics, models
 from cae_lib.exercises import nb08 as check
-
-
-@pytest.fixture
-def strict(monkeypatch):
-    monkeypatch.setenv(exercises.STRICT_ENV, "strict")
 
 
 @pytest.fixture(scope="module")
@@ -33,19 +29,13 @@ def setup(tiny_codec_model, fake_digits, tmp_path_factory):
     }  # fmt: skip
 
 
-def run_solution(number: int, setup: dict, **more) -> dict:
-    namespace = {**setup, **more}
-    exec(exercises.solution_path(f"08_deploying_ex{number}").read_text(), namespace)
-    return namespace
-
-
 def files_of(setup):
     x, sender = setup["x_test"], setup["sender"]
     return [codec.compress(x[:10], sender, step=1.0), codec.compress(x[20:25], sender, step=2.0)]
 
 
 def test_ex1_solution_passes_and_truncating_ignoring_the_runner_or_floats_fail(strict, setup, capsys):
-    receive = run_solution(1, setup)["receive"]
+    receive = run_solution("08_deploying_ex1", **setup)["receive"]
     kwargs = dict(
         receiver=setup["receiver"], run_decoder=setup["runners"]["TFLite float32"], files=files_of(setup)
     )
@@ -89,7 +79,11 @@ def test_ex2_solution_passes_and_a_flipped_sign_or_the_float_digits_fail(strict,
     def coarse(latents):
         return np.round(lite(latents) * 8) / 8
 
-    ns = run_solution(2, setup, receive=check.receive_reference, runners={"TFLite 8-bit weights": coarse})
+    ns = run_solution(
+        "08_deploying_ex2",
+        **{**setup, "runners": {"TFLite 8-bit weights": coarse}},
+        receive=check.receive_reference,
+    )
     kwargs = dict(sender=setup["sender"], receiver=setup["receiver"], run_int8=coarse)
     check.int8_cost(ns["cost"], ns["digits"], int8_digits=ns["int8_digits"], **kwargs)
     assert "✓ Exercise 08_deploying_ex2" in capsys.readouterr().out
@@ -104,7 +98,7 @@ def test_ex2_solution_passes_and_a_flipped_sign_or_the_float_digits_fail(strict,
 
 
 def test_ex2_solution_passes_with_the_real_8_bit_decoder(strict, setup, capsys):
-    ns = run_solution(2, setup, receive=check.receive_reference)
+    ns = run_solution("08_deploying_ex2", **setup, receive=check.receive_reference)
     run_int8 = setup["runners"]["TFLite 8-bit weights"]
     check.int8_cost(ns["cost"], ns["digits"], int8_digits=ns["int8_digits"], sender=setup["sender"],
                     receiver=setup["receiver"], run_int8=run_int8)  # fmt: skip
@@ -112,7 +106,7 @@ def test_ex2_solution_passes_with_the_real_8_bit_decoder(strict, setup, capsys):
 
 
 def test_ex3_solution_passes_and_seconds_or_the_whole_batch_fail(strict, setup, capsys):
-    ns = run_solution(3, setup)
+    ns = run_solution("08_deploying_ex3", **setup)
     kwargs = dict(sender=setup["sender"], digits=setup["x_test"][:1000])
     check.compress_latency(ns["one_ms"], batch_ms=ns["batch_ms"], **kwargs)
     assert "✓ Exercise 08_deploying_ex3" in capsys.readouterr().out
@@ -123,7 +117,7 @@ def test_ex3_solution_passes_and_seconds_or_the_whole_batch_fail(strict, setup, 
 
 
 def test_ex4_solution_passes_and_8_bit_weights_or_the_decoder_fail(strict, setup, capsys):
-    ns = run_solution(4, setup)
+    ns = run_solution("08_deploying_ex4", **setup)
     kwargs = dict(model=setup["model"], digits=setup["x_test"][:100])
     check.tflite_encoder(ns["run_encoder"], **kwargs)
     assert "✓ Exercise 08_deploying_ex4" in capsys.readouterr().out

@@ -93,6 +93,21 @@ def number(value, name: str) -> float:
     return result
 
 
+def call(function, *args, what: str):
+    """The learner's ``function(*args)``: :class:`NotAnswered` if it returns None, :class:`Wrong` if it raises.
+
+    ``what`` names the arguments in the message ("your function raised
+    ValueError on x_test[:3]: ...").
+    """
+    try:
+        result = function(*args)
+    except Exception as error:  # noqa: BLE001 - the learner's code may raise anything
+        raise Wrong(f"your function raised {type(error).__name__} on {what}: {error}") from None
+    if result is None:
+        raise NotAnswered("the function")
+    return result
+
+
 def exercise(exercise_id: str, title: str, *, fallback=None):
     """Turn ``check(answer, ...) -> str`` into a notebook check (see the module docstring).
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import NotAnswered, Wrong, exercise
+from . import Wrong, call, exercise
 
 __all__ = ["padded_conv", "horizontal_detector", "multiplications", "max_pooling"]
 
@@ -18,17 +18,6 @@ def _conv2d(image: np.ndarray, kernel: np.ndarray, stride: int = 1) -> np.ndarra
     kh, kw = kernel.shape
     windows = np.lib.stride_tricks.sliding_window_view(image, (kh, kw))[::stride, ::stride]
     return np.einsum("ijkl,kl->ij", windows, kernel).astype(np.float32)
-
-
-def _call(function, *args, what: str):
-    """The learner's function applied to ``args``; NotAnswered for None, Wrong for an exception."""
-    try:
-        result = function(*args)
-    except Exception as error:  # noqa: BLE001 - the learner's code may raise anything
-        raise Wrong(f"your function raised {type(error).__name__} on {what}: {error}") from None
-    if result is None:
-        raise NotAnswered("the function")
-    return result
 
 
 def _tf_conv(image: np.ndarray, kernel: np.ndarray, stride: int, padding) -> np.ndarray:
@@ -62,7 +51,7 @@ def padded_conv(answer, digit) -> str:
     for image, k, stride, pad, padding, words in cases:
         kernel = rng.normal(size=(k, k)).astype(np.float32)  # no symmetry: a flipped kernel shows
         expected = _tf_conv(image, kernel, stride, padding)
-        found = np.asarray(_call(answer, image, kernel, stride, pad, what=words), dtype=np.float32)
+        found = np.asarray(call(answer, image, kernel, stride, pad, what=words), dtype=np.float32)
         if found.shape != expected.shape:
             side = image.shape[0]
             hint = (
@@ -161,7 +150,7 @@ def multiplications(answer, encoder) -> str:
     ]
     for layer in layers:
         expected = _reference_multiplications(layer)
-        found = _call(answer, layer, what=f"layer {layer.name}")
+        found = call(answer, layer, what=f"layer {layer.name}")
         try:
             found = int(found)
         except (TypeError, ValueError):
@@ -222,7 +211,7 @@ def max_pooling(answer, digit) -> str:
     ]
     for words, image in cases:
         expected = _max_pool_keras(image)
-        found = np.asarray(_call(answer, image, what=words), dtype=np.float32)
+        found = np.asarray(call(answer, image, what=words), dtype=np.float32)
         if found.shape != expected.shape:
             h, w = image.shape
             if found.shape == (h - 1, w - 1):
