@@ -1,8 +1,9 @@
 """Time and memory spent on hostile .cae files, against a valid 10,000-digit file.
 
 Hostile files carry a valid header and checksum but state far more digits
-than their payload holds (the two files of issue 12: 18 bytes stating 100,000
-digits, 19 bytes stating 16,777,215). Targets: ``codec.decompress`` refuses
+than their payload holds (the two files of issue 12, rewritten in .cae format
+version 2: 13 bytes stating 100,000 digits, 14 bytes stating 16,777,215; in
+version 1 they were 18 and 19 bytes). Targets: ``codec.decompress`` refuses
 them in under 1 s and under 50 MB above its baseline; ``cae decompress``
 refuses them with one line on stderr, exit status 1, no output file, and at
 most 100 MB more than ``cae info`` uses. Prints a table and writes
@@ -36,6 +37,7 @@ CLI = (
 
 
 def hostile(count: int) -> bytes:
+    """A file in the current format (version 2) for the shipped latent-28 model: ``count`` images, no payload."""
     ident = bytes.fromhex(pretrained.manifest()["models"]["28"]["model_id"])
     return codec.pack(ident, count=count, step=1.0, payload=b"")
 
@@ -78,23 +80,24 @@ def main() -> None:
     model = pretrained.load_pretrained(28)
     valid = codec.compress(x_test, model, step=1.0)
     codec.decompress(codec.compress(x_test[:10], model), model)  # warm up the decoder's graph
+    small, huge = hostile(100_000), hostile(2**24 - 1)
     rows = [
-        library_row("18 B stating 100,000 digits", hostile(100_000), model),
-        library_row("19 B stating 16,777,215 digits", hostile(2**24 - 1), model),
-        library_row("the same, max_images=None", hostile(2**24 - 1), model, max_images=None),
+        library_row(f"{len(small)} B stating 100,000 digits", small, model),
+        library_row(f"{len(huge)} B stating 16,777,215 digits", huge, model),
+        library_row("the same, max_images=None", huge, model, max_images=None),
         library_row("valid: 10,000 test digits, step 1", valid, model),
     ]
 
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
-        files = {"small": hostile(100_000), "huge": hostile(2**24 - 1), "valid": valid}
+        files = {"small": small, "huge": huge, "valid": valid}
         for key, blob in files.items():
             (folder / f"{key}.cae").write_bytes(blob)
         cli_rows = [
-            cli_row("cae info (18 B hostile file)", folder / "small.cae", "info", folder / "small.cae"),
-            cli_row("cae decompress (18 B, 100,000 digits)", folder / "small.cae",
+            cli_row(f"cae info ({len(small)} B hostile file)", folder / "small.cae", "info", folder / "small.cae"),
+            cli_row(f"cae decompress ({len(small)} B, 100,000 digits)", folder / "small.cae",
                     "decompress", folder / "small.cae", "-o", folder / "a.npy"),
-            cli_row("cae decompress (19 B, 16,777,215 digits)", folder / "huge.cae",
+            cli_row(f"cae decompress ({len(huge)} B, 16,777,215 digits)", folder / "huge.cae",
                     "decompress", folder / "huge.cae", "-o", folder / "b.npy"),
             cli_row("cae decompress (valid, 10,000 digits)", folder / "valid.cae",
                     "decompress", folder / "valid.cae", "-o", folder / "c.npy"),

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cae_lib import codec, models
+from cae_lib.codec import container
 
 RNG = np.random.default_rng(0)
 
@@ -81,24 +82,61 @@ def test_compression_is_deterministic(model, step):
 # --------------------------------------------------------------------------- the container
 
 
-def test_single_digit_header_is_16_bytes(model, step):
-    data = codec.compress(_digits(1), model, step=step)
+def test_single_digit_header_is_11_bytes_at_the_default_step(model):
+    data = codec.compress(_digits(1), model, step=1.0)
     header = codec.read_header(data)
-    assert header.header_bytes == 16
-    assert header.total_bytes == len(data) == 16 + header.payload_bytes
-    assert data[:2] == b"CA" and data[2] == 1
-    assert data[3:7] == codec.model_id(model)
+    assert header.header_bytes == 11
+    assert header.total_bytes == len(data) == 11 + header.payload_bytes
+    assert data[:2] == b"CA" and data[2] == 2 and header.version == 2  # no step flag
+    assert data[3:6] == codec.model_id(model)[:3] == header.model_id
+    assert data[6] == 1  # the count, then the payload straight away
     assert (header.count, header.height, header.width) == (1, 28, 28)
-    assert header.step == float(np.float16(step))
+    assert header.step == 1.0
     assert struct.unpack("<I", data[-4:])[0] == zlib.crc32(data[:-4])
+
+
+def test_single_digit_header_is_13_bytes_at_another_step(model, step):
+    data = codec.compress(_digits(1), model, step=0.5)
+    header = codec.read_header(data)
+    assert header.header_bytes == 13 and header.total_bytes == len(data) == 13 + header.payload_bytes
+    assert data[2] == 0x82  # version 2 with the step flag
+    assert np.frombuffer(data[7:9], "<f2")[0] == 0.5 == header.step
+    assert codec.read_header(codec.compress(_digits(1), model, step=step)).header_bytes == 13
+    near_one = codec.compress(_digits(1), model, step=1.0002)  # stored as 1 in half precision
+    assert codec.read_header(near_one).header_bytes == 11
 
 
 def test_header_layout_byte_by_byte(model):
     data = codec.compress(_digits(300), model, step=0.5)
-    assert data[7:9] == bytes([300 & 0x7F | 0x80, 300 >> 7])  # LEB128 count
-    assert data[9:11] == bytes([28, 28])
-    assert np.frombuffer(data[11:13], "<f2")[0] == 0.5
-    assert codec.read_header(data).header_bytes == 17
+    assert data[:6] == b"CA\x82" + codec.model_id(model)[:3]
+    assert data[6:8] == bytes([300 & 0x7F | 0x80, 300 >> 7])  # LEB128 count
+    assert np.frombuffer(data[8:10], "<f2")[0] == 0.5
+    assert codec.read_header(data).header_bytes == 14
+    assert codec.read_header(codec.compress(_digits(300), model, step=1.0)).header_bytes == 12
+
+
+def test_version_1_files_still_decode_to_the_same_digits(model, other_model, step):
+    images = _digits(3)
+    data = codec.compress(images, model, step=step)
+    header = codec.read_header(data)
+    payload = codec.payload_of(data, header)
+    old = codec.pack(codec.model_id(model), count=3, step=step, payload=payload, version=1)
+    old_header = codec.read_header(old)
+    assert old[2] == 1 and old[3:7] == codec.model_id(model) == old_header.model_id
+    assert old_header.header_bytes == 16 and len(old) == len(data) + 3  # height, width and the 4th id byte
+    assert (old_header.count, old_header.step) == (3, header.step)
+    assert codec.payload_of(old, old_header) == payload
+    np.testing.assert_array_equal(codec.decompress(old, model), codec.decompress(data, model))
+    # The mismatch message shows the stored id and as many bytes of the given model's id.
+    other = codec.model_id(other_model)
+    with pytest.raises(
+        codec.ModelMismatchError, match=f"needs model {old[3:7].hex()} but .* is {other.hex()};"
+    ):
+        codec.decompress(old, other_model)
+    with pytest.raises(
+        codec.ModelMismatchError, match=f"needs model {data[3:6].hex()} but .* is {other[:3].hex()};"
+    ):
+        codec.decompress(data, other_model)
 
 
 def test_sizes_are_real_lengths(model, step):
@@ -171,8 +209,8 @@ def test_refitting_the_prior_changes_the_model_id(model):
 
 def test_unknown_version(model, step):
     data = bytearray(codec.compress(_digits(1), model, step=step))
-    data[2] = 2
-    with pytest.raises(codec.UnsupportedVersionError, match="version 2"):
+    data[2] = 3
+    with pytest.raises(codec.UnsupportedVersionError, match=r"version 3 .* reads versions 1 and 2"):
         codec.decompress(bytes(data), model)
 
 
@@ -305,7 +343,8 @@ def test_compress_each_equals_compressing_one_by_one(model, step):
     images = _digits(4)
     files = codec.compress_each(images, model, step=step)
     assert files == [codec.compress(image, model, step=step) for image in images]
-    assert all(codec.read_header(f).header_bytes == 16 for f in files)
+    assert all(codec.read_header(f).header_bytes == 13 for f in files)  # the step fixture is not 1
+    assert all(codec.read_header(f).header_bytes == 11 for f in codec.compress_each(images, model, step=1.0))
 
 
 def test_layout_names_every_byte_once(model, step):
@@ -318,6 +357,110 @@ def test_layout_names_every_byte_once(model, step):
         a["offset"] + a["size"] == b["offset"] for a, b in zip(fields, fields[1:])
     )
     assert fields[0]["hex"] == "43 41" and fields[-1]["hex"] == data[-4:].hex(" ")
+
+
+def test_layout_of_a_version_2_file_lists_no_height_or_width(model):
+    for step, names in [
+        (1.0, ["magic", "version", "model id", "image count", "payload", "CRC-32"]),
+        (0.5, ["magic", "version", "model id", "image count", "step", "payload", "CRC-32"]),
+    ]:
+        data = codec.compress(_digits(2), model, step=step)
+        fields = codec.layout(data)
+        assert [f["field"] for f in fields] == names
+        assert sum(f["size"] for f in fields) == len(data)
+        assert [(f["offset"], f["size"]) for f in fields[:4]] == [(0, 2), (2, 1), (3, 3), (6, 1)]
+    old = codec.pack(codec.model_id(model), count=2, step=1.0, payload=b"\x01", version=1)
+    assert [f["field"] for f in codec.layout(old)][3:7] == ["image count", "height", "width", "step"]
+
+
+# --------------------------------------------------------------------------- the container on its own
+
+
+def _framed(body: bytes) -> bytes:
+    """``body`` with a CRC-32 that matches: only the header's own checks can refuse it."""
+    return body + struct.pack("<I", zlib.crc32(body))
+
+
+IDENT = bytes.fromhex("a1b2c3d4")
+
+
+@pytest.mark.parametrize("version", [1, 2])
+@pytest.mark.parametrize("count", [0, 1, 300, codec.MAX_IMAGES])
+@pytest.mark.parametrize("step", [1.0, 0.5, 3.0])
+def test_pack_and_read_header_round_trip_in_both_versions(version, count, step):
+    payload = bytes(range(7))
+    data = codec.pack(IDENT, count=count, step=step, payload=payload, version=version)
+    header = codec.read_header(data)
+    assert (header.version, header.count, header.step) == (version, count, step)
+    assert header.model_id == IDENT[: container.STORED_ID_BYTES[version]]
+    assert (header.height, header.width) == (28, 28)
+    assert codec.payload_of(data, header) == payload and header.total_bytes == len(data)
+    count_bytes = len(container.varint(count))
+    if version == 1:
+        assert header.header_bytes == 15 + count_bytes
+    else:
+        assert header.header_bytes == 10 + count_bytes + (0 if step == 1.0 else 2)
+    # A header's own (stored) id packs the same file again.
+    assert codec.pack(header.model_id, count=count, step=step, payload=payload, version=version) == data
+
+
+def test_pack_refuses_what_the_format_cannot_hold():
+    assert codec.FORMAT_VERSION == 2 and container.SUPPORTED_VERSIONS == (1, 2)
+    assert container.SMALLEST_FILE == len(codec.pack(IDENT, count=0, step=1.0, payload=b"")) == 11
+    with pytest.raises(ValueError, match="`version` must be one of"):
+        codec.pack(IDENT, count=1, step=1.0, payload=b"", version=3)
+    with pytest.raises(ValueError, match="`model_id` must be 4 bytes"):
+        codec.pack(IDENT[:3], count=1, step=1.0, payload=b"", version=1)
+    with pytest.raises(ValueError, match=r"`model_id` must be 4 bytes \(or the 3"):
+        codec.pack(IDENT[:2], count=1, step=1.0, payload=b"")
+    with pytest.raises(ValueError, match="stores no image size"):
+        codec.pack(IDENT, count=1, step=1.0, payload=b"", height=32, width=32)
+    tall = codec.pack(IDENT, count=1, step=1.0, payload=b"", version=1, height=32)
+    assert codec.read_header(tall).height == 32
+
+
+def test_a_step_field_holding_the_default_is_refused():
+    body = b"CA\x82" + IDENT[:3] + b"\x01" + np.float16(1.0).astype("<f2").tobytes() + b"\x2a"
+    with pytest.raises(codec.CodecError, match="stores the default step 1"):
+        codec.read_header(_framed(body))
+    # The same file with the step omitted is the canonical one, and reads.
+    assert codec.read_header(_framed(b"CA\x02" + IDENT[:3] + b"\x01\x2a")).step == 1.0
+
+
+@pytest.mark.parametrize("bad", [0.0, -0.5, float("inf"), float("nan")])
+def test_an_invalid_step_field_is_refused(bad):
+    body = b"CA\x82" + IDENT[:3] + b"\x01" + np.float16(bad).astype("<f2").tobytes()
+    with pytest.raises(codec.CodecError, match="invalid quantisation step"):
+        codec.read_header(_framed(body))
+
+
+def test_unknown_flag_bits_are_refused():
+    good = b"CA\x02" + IDENT[:3] + b"\x01\x2a\x2a"
+    assert codec.read_header(_framed(good)).version == 2
+    for byte in (0x42, 0xC2):  # bit 6 belongs to the version field, so this is no version 2 file
+        with pytest.raises(codec.UnsupportedVersionError, match=r"version 66 is not supported"):
+            codec.read_header(_framed(b"CA" + bytes([byte]) + good[3:]))
+    old = codec.pack(IDENT, count=1, step=1.0, payload=b"\x2a", version=1)
+    flagged = bytearray(old[:-4])
+    flagged[2] |= 0x80
+    with pytest.raises(codec.CodecError, match="unknown flag bits 0x80 in a format version 1 file"):
+        codec.read_header(_framed(bytes(flagged)))
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        (b"CA\x02", "shorter than the smallest .cae version 2 file"),
+        (b"CA\x02" + IDENT[:3], "shorter than the smallest .cae version 2 file"),
+        (b"CA\x82" + IDENT[:3] + b"\x01", "shorter than the smallest .cae version 2 file .13 bytes with a step"),
+        (b"CA\x02" + IDENT[:3] + b"\x80", "ends inside the image count"),
+        (b"CA\x82" + IDENT[:3] + b"\x81\x01\x00", "ends inside the header"),
+        (b"CA\x01" + IDENT + b"\x01\x1c", "shorter than the smallest .cae version 1 file .16 bytes"),
+    ],
+)  # fmt: skip
+def test_truncated_headers_are_refused(body, message):
+    with pytest.raises(codec.TruncatedFileError, match=message):
+        codec.read_header(body if len(body) <= 3 else _framed(body))
 
 
 # --------------------------------------------------------------------------- sender and receiver

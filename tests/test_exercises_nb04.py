@@ -89,7 +89,7 @@ def test_ex1_unanswered_prints_not_answered_and_goes_on(shipped, monkeypatch, ca
 def test_ex2_solution_passes(tiny, capsys):
     ns = run_solution("04_compressing_ex2", digits=np.repeat(tiny["digits"], 17, axis=0), model=tiny["model"])
     check.batch_saving(ns["saved"], ns["digits"][:100], tiny["model"], from_headers=ns["from_headers"])
-    assert "from 99 headers of 16 bytes" in capsys.readouterr().out
+    assert "from 99 headers of 11 bytes" in capsys.readouterr().out  # format version 2 at step 1
 
 
 def test_ex2_rejects_a_hundred_headers_and_a_reversed_sign(tiny):
@@ -98,11 +98,11 @@ def test_ex2_rejects_a_hundred_headers_and_a_reversed_sign(tiny):
     with pytest.raises(
         exercises.ExerciseFailed, match=r"off by one: the one file keeps a header too, so 99 headers"
     ):
-        check.batch_saving(ns["saved"], digits, tiny["model"], from_headers=100 * 16)
+        check.batch_saving(ns["saved"], digits, tiny["model"], from_headers=100 * 11)
     with pytest.raises(exercises.ExerciseFailed, match=r"the sign is the wrong way round"):
         check.batch_saving(-ns["saved"], digits, tiny["model"], from_headers=ns["from_headers"])
     with pytest.raises(exercises.ExerciseFailed, match=r"count header and checksum"):
-        check.batch_saving(ns["saved"], digits, tiny["model"], from_headers=99 * 12)
+        check.batch_saving(ns["saved"], digits, tiny["model"], from_headers=99 * 7)  # 11 minus the CRC
 
 
 # Exercise 3: the prior with and without its rotation
