@@ -10,6 +10,8 @@ One concept per module:
   codec models, compress and decompress;
 * :mod:`cae_lib.metrics` - PSNR and SSIM;
 * :mod:`cae_lib.training` - seeded, quick-mode-aware training;
+* :mod:`cae_lib.rate` - rate-aware training: a learned entropy model, the
+  noise trick, loss = distortion + lambda * bits;
 * :mod:`cae_lib.rd` - rate-distortion measurements against classic formats;
 * :mod:`cae_lib.pretrained` - the shipped models;
 * :mod:`cae_lib.widgets`, :mod:`cae_lib.plotting` - the explorer and shared figures;

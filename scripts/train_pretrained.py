@@ -4,6 +4,16 @@ Usage (from the repository root, about 6 minutes per model on 2 CPU cores):
 
     CAE_DATA_DIR=/path/to/mnist python scripts/train_pretrained.py
     python scripts/train_pretrained.py --latent-dims 28 --epochs 20
+    python scripts/train_pretrained.py --rate                      # the rate-aware sweep (notebook 09)
+    python scripts/train_pretrained.py --rate --lambdas 0.03 --rate-epochs 30
+
+``--rate`` trains :class:`cae_lib.rate.RateDistortionAutoencoder` models,
+one per lambda (``RATE_SWEEP``), named ``rate_lambda<lambda>``; their codec
+models keep the trained entropy model as their prior
+(:func:`cae_lib.rate.codec_model_of`). Their manifest entries (under
+``rate_models``) also record the real bytes per digit and mean PSNR of the
+10,000 test digits coded as one file at step 1, and the mean size of a
+single-digit file.
 
 Every model is seeded; the settings, the training time, the sha256 of each
 file and its mean PSNR/SSIM on the 10,000 test digits go into
@@ -32,11 +42,13 @@ import json
 import platform
 from pathlib import Path
 
-from cae_lib import codec, data, deploy, metrics, models, training
+from cae_lib import codec, data, deploy, metrics, models, rate, training
 from cae_lib._tf import keras  # TensorFlow without its C++ start-up lines
 from cae_lib.pretrained import MANIFEST_NAME, PRETRAINED_DIR, model_filename
 
 SWEEP = (2, 4, 8, 16, 28, 32, 64)
+RATE_SWEEP = (0.1, 0.03, 0.01, 0.003)
+RATE_EPOCHS = 30
 WEIGHTS_NOTE = "encoder and decoder rounded to float16 after training, stored as float16"
 
 
@@ -57,7 +69,12 @@ def main(argv=None):
         help="do not train: round the shipped models' encoder and decoder to float16, refit their "
         "latent prior, re-measure them and update the manifest",
     )
+    parser.add_argument("--rate", action="store_true", help="train the rate-aware sweep instead")
+    parser.add_argument("--lambdas", type=float, nargs="+", default=list(RATE_SWEEP))
+    parser.add_argument("--rate-epochs", type=int, default=RATE_EPOCHS)
     args = parser.parse_args(argv)
+    if args.rate:
+        return train_rate_models(args)
     if args.refit_prior:
         return refit_prior(args.out, args.data_dir)
 
@@ -111,6 +128,70 @@ def main(argv=None):
             f"{entry['training']['seconds']} s -> {path}",
             flush=True,
         )
+
+
+def rate_model_name(lmbda: float) -> str:
+    """Shipped name of the rate-aware model trained with ``lmbda``.
+
+    Example:
+        >>> rate_model_name(0.03)
+        'rate_lambda0.03'
+    """
+    return f"rate_lambda{lmbda:g}"
+
+
+def train_rate_models(args) -> None:
+    """Train one :class:`cae_lib.rate.RateDistortionAutoencoder` per lambda; record each in the manifest."""
+    (x_train, _), (x_test, _) = data.load_mnist(args.data_dir)
+    args.out.mkdir(parents=True, exist_ok=True)
+    manifest_path = args.out / MANIFEST_NAME
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {"models": {}}
+    for lmbda in args.lambdas:
+        name = rate_model_name(lmbda)
+        model = rate.build_rate_autoencoder(lmbda=lmbda, seed=args.seed)
+        history = rate.train_rate_autoencoder(
+            model, x_train, epochs=args.rate_epochs, batch_size=args.batch_size,
+            learning_rate=args.learning_rate, seed=args.seed, quick=False, verbose=2,
+        )  # fmt: skip
+        deploy.round_to_half_precision(model.encoder)
+        deploy.round_to_half_precision(model.decoder)
+        codec_model = rate.codec_model_of(model)
+        path = deploy.save_keras(codec_model, args.out / f"{name}.keras", half_precision=True)
+        batch = codec.measure(x_test, codec_model, step=1.0)
+        singles = codec.compress_each(x_test[:1000], codec_model, step=1.0)
+        entry = {
+            "file": path.name,
+            "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+            "model_id": codec.model_id(codec_model).hex(),
+            "latent_dim": model.latent_dim,
+            "parameters": int(codec_model.count_params()),
+            "lambda": lmbda,
+            "training": {
+                "kind": "rate-distortion: squared error summed over the image + lambda * bits",
+                "epochs": args.rate_epochs,
+                "batch_size": args.batch_size,
+                "optimizer": "Adam",
+                "learning_rate": f"cosine decay from {args.learning_rate} to 2%",
+                "architecture": f"filters {model.filters}, dense {model.hidden_units}, latent {model.latent_dim}",
+                "decoder_input": model.entropy_model.decoder_input,
+                "seed": args.seed,
+                "train_images": len(x_train),
+                "weights": WEIGHTS_NOTE,
+                "seconds": round(history.params["seconds"], 1),
+                "final": {k: round(float(v[-1]), 4) for k, v in history.history.items()},
+                "machine": f"{platform.machine()}, {keras.config.backend()} backend",
+                "date": datetime.date.today().isoformat(),
+            },
+            "test_step1_bytes_per_digit": round(batch.bytes_per_image, 3),
+            "test_step1_mean_psnr_db": round(batch.mean_psnr_db, 3),
+            "test_step1_single_file_bytes": round(sum(map(len, singles)) / len(singles), 2),
+            "active_dimensions": int((model.entropy_model.scale_values > 2 * rate.SCALE_FLOOR).sum()),
+        }
+        manifest.setdefault("rate_models", {})[name] = entry
+        manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
+        print(f"{name}: {entry['test_step1_bytes_per_digit']} B/digit at {entry['test_step1_mean_psnr_db']} dB "
+              f"(single file {entry['test_step1_single_file_bytes']} B), {entry['training']['seconds']} s -> {path}",
+              flush=True)  # fmt: skip
 
 
 def measure_quality(model, x_test) -> dict:
