@@ -2,8 +2,10 @@
 
 Examples::
 
-    cae compress digit.png -o digit.cae
-    cae compress batch.npy --latent-dim 16 --step 0.8 -o batch.cae
+    cae models                                   # the shipped models, one a line
+    cae compress digit.png -o digit.cae          # the default model (about 23-24 dB)
+    cae compress batch.npy --model rate_lambda0.01 --step 0.8 -o batch.cae
+    cae compress batch.npy --model my_codec.keras -o batch.cae
     cae info digit.cae
     cae decompress digit.cae -o restored.png
     cae decompress batch.cae -o restored/        # one PNG per digit
@@ -32,11 +34,29 @@ class CliError(Exception):
     """An expected failure, reported as one line on stderr."""
 
 
+def _shipped_name(args) -> str | None:
+    """The shipped model ``--model`` or ``--latent-dim`` names, or None when ``--model`` is a file path."""
+    if getattr(args, "latent_dim", None) is not None:
+        if getattr(args, "model", None):
+            raise CliError("give --model or --latent-dim, not both")
+        return pretrained.resolve(args.latent_dim)
+    if not getattr(args, "model", None):
+        return None
+    return args.model if args.model in pretrained.available_models() else None
+
+
 def _load_model(args, needed_id: bytes | None = None):
+    name = _shipped_name(args)
+    if name is not None:
+        return pretrained.load_pretrained(name), pretrained.describe(name)
     if getattr(args, "model", None):
         try:
             return codec.load_model(args.model), str(args.model)
-        except (FileNotFoundError, ValueError) as exc:
+        except FileNotFoundError:
+            raise CliError(
+                f"{args.model}: neither a shipped model (see `cae models`) nor a model file"
+            ) from None
+        except ValueError as exc:
             raise CliError(str(exc)) from None
     if needed_id is not None:
         found = pretrained.find_by_model_id(needed_id)
@@ -45,7 +65,8 @@ def _load_model(args, needed_id: bytes | None = None):
                 f"no shipped model has id {needed_id.hex()}; pass the model that wrote the file with --model"
             )
         return found
-    return pretrained.load_pretrained(args.latent_dim), f"pretrained latent {args.latent_dim}"
+    name = pretrained.default_model()
+    return pretrained.load_pretrained(name), pretrained.describe(name)
 
 
 def _compress(args) -> None:
@@ -79,11 +100,11 @@ def _read_cae(path_name: str) -> bytes:
 def _preflight(data: bytes, args):
     """Check the header and, where the model file is known, the image count, before TensorFlow is loaded."""
     header = codec.read_header(data, max_images=args.max_images)
-    if args.model:
-        path = Path(args.model)
+    name = _shipped_name(args) if args.model else pretrained.name_by_model_id(header.model_id)
+    if name is not None:
+        path = pretrained.model_path(name)
     else:
-        latent_dim = pretrained.latent_dim_by_model_id(header.model_id)
-        path = None if latent_dim is None else pretrained.model_path(latent_dim)
+        path = Path(args.model) if args.model else None
     scale = None if path is None or not path.is_file() else model_file.prior_scale(path)
     if scale is not None:
         entropy.check_count(header.count, header.payload_bytes, scale, header.step)
@@ -119,12 +140,8 @@ def _decompress(args) -> None:
 def _info(args) -> None:
     data = _read_cae(args.input)
     header = codec.read_header(data)
-    latent_dim = pretrained.latent_dim_by_model_id(header.model_id)
-    model_name = (
-        "not a shipped model (decode with --model)"
-        if latent_dim is None
-        else f"pretrained latent {latent_dim}"
-    )
+    name = pretrained.name_by_model_id(header.model_id)
+    model_name = "not a shipped model (decode with --model)" if name is None else pretrained.describe(name)
     pixels = header.count * header.height * header.width
     rows = [
         ("file", args.input),
@@ -141,6 +158,23 @@ def _info(args) -> None:
         print(f"{key:<{width}}  {value}")
 
 
+def _models(args) -> None:
+    default = pretrained.default_model()
+    for name in pretrained.available_models():
+        entry = pretrained.model_info(name)
+        if entry["kind"] == pretrained.RATE:
+            quality = (
+                f"rate-aware, lambda {entry['lambda']:g}: {entry['test_step1_mean_psnr_db']:.1f} dB at "
+                f"{entry['test_step1_bytes_per_digit']:.1f} bytes/digit (step 1, test set)"
+            )
+        else:
+            quality = (
+                f"autoencoder, prior fitted after training: {entry['test_mean_psnr_db']:.1f} dB unquantised"
+            )
+        mark = "  (default)" if name == default else ""
+        print(f"{name:<17} latent {entry['latent_dim']:>2}  {quality}{mark}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``cae`` argument parser (imports no TensorFlow)."""
     parser = argparse.ArgumentParser(
@@ -153,8 +187,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="the .cae file to write")
     p.add_argument("--step", type=float, default=codec.DEFAULT_STEP,
                    help="quantisation step (larger: smaller file, coarser digits)")  # fmt: skip
-    p.add_argument("--latent-dim", type=int, default=DEFAULT_LATENT_DIM, help="which shipped model to use")
-    p.add_argument("--model", help="a codec model .keras file to use instead of a shipped one")
+    p.add_argument("--model", metavar="NAME_OR_PATH",
+                   help="a shipped model's name (see `cae models`) or a codec model .keras file "
+                   "(default: the manifest's default model)")  # fmt: skip
+    p.add_argument("--latent-dim", type=int, default=None,
+                   help=f"use the shipped autoencoder with this latent size (e.g. {DEFAULT_LATENT_DIM})")  # fmt: skip
     p.add_argument("--invert", choices=["auto", "yes", "no"], default="auto",
                    help="invert dark-on-light images to MNIST's light-on-dark (default: auto)")  # fmt: skip
     p.set_defaults(run=_compress)
@@ -162,10 +199,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("decompress", help="decode a .cae file to PNG(s) or .npy")
     p.add_argument("input", help="the .cae file")
     p.add_argument("-o", "--output", required=True, help="a .png (one digit), a .npy, or a directory")
-    p.add_argument("--model", help="the codec model .keras file (default: the shipped model the file names)")
+    p.add_argument("--model", metavar="NAME_OR_PATH",
+                   help="a shipped model's name or a codec model .keras file (default: the shipped model the file names)")  # fmt: skip
     p.add_argument("--max-images", type=int, default=codec.DEFAULT_MAX_IMAGES,
                    help=f"refuse files stating more digits than this (default: {codec.DEFAULT_MAX_IMAGES:,})")  # fmt: skip
     p.set_defaults(run=_decompress)
+
+    p = sub.add_parser("models", help="list the shipped models, one a line, name first")
+    p.set_defaults(run=_models)
 
     p = sub.add_parser("info", help="describe a .cae file without decoding it")
     p.add_argument("input", help="the .cae file")

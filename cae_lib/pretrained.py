@@ -1,9 +1,18 @@
 """Pretrained codec models shipped inside the package, checked against their manifest.
 
-Each file ``ae_latentNN.keras`` is a model from
-:func:`cae_lib.codec.attach_prior` (encoder, latent prior, decoder) trained
-by ``scripts/train_pretrained.py``; ``manifest.json`` records its sha256,
-training settings and test-set quality. Loading refuses a file whose hash
+Two kinds, every one a codec model (encoder, latent prior, decoder) with a name:
+
+* ``ae_latentNN`` (``NN`` = 02 ... 64): autoencoders trained on
+  reconstruction alone, their prior fitted afterwards
+  (:func:`cae_lib.codec.attach_prior`); load them by latent size
+  (``load_pretrained(28)``) or by name;
+* ``rate_lambda<lambda>``: trained on distortion + lambda * bits
+  (:mod:`cae_lib.rate`), their prior the trained entropy model; a larger
+  lambda is a smaller, coarser model of the digits.
+
+``scripts/train_pretrained.py`` trains them; ``manifest.json`` records each
+file's sha256, model id, training settings and test-set quality, and which
+model ``cae compress`` uses by default. Loading refuses a file whose hash
 differs from the manifest. The encoder's and decoder's weights were rounded
 to float16 and are stored so (:func:`cae_lib.deploy.round_to_half_precision`),
 which halves the files; they load into ordinary float32 layers.
@@ -16,14 +25,21 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
+from .codec.container import MODEL_ID_BYTES, STORED_ID_BYTES
 from .config import DEFAULT_LATENT_DIM
 
 PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
 MANIFEST_NAME = "manifest.json"
+_SHORTEST_ID = min(STORED_ID_BYTES.values())
 
 
 class PretrainedModelError(ValueError):
     """A pretrained model is missing, unknown or does not match its manifest."""
+
+
+AUTOENCODER = "autoencoder"
+RATE = "rate"
+FALLBACK_DEFAULT = "ae_latent28"
 
 
 def model_filename(latent_dim: int) -> str:
@@ -46,7 +62,7 @@ def manifest(directory: Path = PRETRAINED_DIR) -> dict:
 
 
 def available_latent_dims(directory: Path = PRETRAINED_DIR) -> list[int]:
-    """Latent sizes for which a pretrained model is shipped, ascending.
+    """Latent sizes for which a pretrained autoencoder (``ae_latentNN``) is shipped, ascending.
 
     Example:
         >>> from cae_lib.pretrained import available_latent_dims
@@ -56,11 +72,81 @@ def available_latent_dims(directory: Path = PRETRAINED_DIR) -> list[int]:
     return sorted(int(k) for k in manifest(directory)["models"])
 
 
-def load_pretrained(latent_dim: int = DEFAULT_LATENT_DIM, *, directory: Path = PRETRAINED_DIR):
-    """Load the pretrained codec model with the given latent size.
+def _entries(directory: Path = PRETRAINED_DIR) -> dict:
+    """Every shipped model's manifest entry by name, with ``name`` and ``kind`` added, in listing order."""
+    found = manifest(directory)
+    entries = {}
+    for key in sorted(found["models"], key=int):
+        entries[Path(found["models"][key]["file"]).stem] = {**found["models"][key], "kind": AUTOENCODER}
+    rate_models = found.get("rate_models", {})
+    for name in sorted(rate_models, key=lambda n: -float(rate_models[n].get("lambda", 0))):
+        entries[name] = {**rate_models[name], "kind": RATE}
+    return {name: {**entry, "name": name} for name, entry in entries.items()}
+
+
+def available_models(directory: Path = PRETRAINED_DIR, *, kind: str | None = None) -> list[str]:
+    """Names of the shipped models: autoencoders by latent size, then rate-aware models by falling lambda.
 
     Args:
-        latent_dim: One of :func:`available_latent_dims` (default 28).
+        directory: Where the models and manifest live.
+        kind: ``"autoencoder"``, ``"rate"`` or None (both).
+
+    Example:
+        >>> from cae_lib.pretrained import available_models
+        >>> available_models(kind="autoencoder")[:2]
+        ['ae_latent02', 'ae_latent04']
+    """
+    if kind not in (None, AUTOENCODER, RATE):
+        raise ValueError(f"`kind` must be 'autoencoder', 'rate' or None. Received: kind={kind!r}")
+    return [name for name, entry in _entries(directory).items() if kind in (None, entry["kind"])]
+
+
+def resolve(model, directory: Path = PRETRAINED_DIR) -> str:
+    """The name of a shipped model given by name or by latent size (an autoencoder).
+
+    Raises:
+        PretrainedModelError: No shipped model has that name or latent size.
+
+    Example:
+        >>> resolve(28), resolve("ae_latent08")
+        ('ae_latent28', 'ae_latent08')
+    """
+    names = available_models(directory)
+    if isinstance(model, bool):
+        raise PretrainedModelError(f"Unknown pretrained model {model!r}. Available: {', '.join(names)}")
+    if isinstance(model, int) or (isinstance(model, str) and model.isdigit()):
+        name = Path(model_filename(int(model))).stem
+        if name not in names:
+            raise PretrainedModelError(
+                f"No pretrained model with latent_dim={int(model)}. Available: {available_latent_dims(directory)}"
+            )
+        return name
+    if isinstance(model, str) and model in names:
+        return model
+    raise PretrainedModelError(f"Unknown pretrained model {model!r}. Available: {', '.join(names)}")
+
+
+def model_info(model, *, directory: Path = PRETRAINED_DIR) -> dict:
+    """The manifest entry of a shipped model (by name or latent size), with its ``name`` and ``kind``."""
+    return _entries(directory)[resolve(model, directory)]
+
+
+def default_model(directory: Path = PRETRAINED_DIR) -> str:
+    """The name of the model ``cae compress`` uses by default (the manifest's ``default``)."""
+    return manifest(directory).get("default", FALLBACK_DEFAULT)
+
+
+def describe(model, *, directory: Path = PRETRAINED_DIR) -> str:
+    """A short description of a shipped model, e.g. ``'pretrained ae_latent28'``."""
+    return f"pretrained {resolve(model, directory)}"
+
+
+def load_pretrained(model=DEFAULT_LATENT_DIM, *, directory: Path = PRETRAINED_DIR):
+    """Load a shipped codec model by latent size (an autoencoder) or by name.
+
+    Args:
+        model: One of :func:`available_latent_dims` (default 28) or a name
+            from :func:`available_models`, e.g. ``"rate_lambda0.01"``.
         directory: Where the models and manifest live (default: inside the package).
 
     Returns:
@@ -70,8 +156,8 @@ def load_pretrained(latent_dim: int = DEFAULT_LATENT_DIM, *, directory: Path = P
         or changing one model never changes what later calls get.
 
     Raises:
-        PretrainedModelError: Unknown latent size, missing file, or a file
-            whose sha256 differs from the manifest (a corrupted or swapped file).
+        PretrainedModelError: Unknown model, missing file, or a file whose
+            sha256 differs from the manifest (a corrupted or swapped file).
 
     Example:
         >>> from cae_lib.pretrained import load_pretrained
@@ -83,37 +169,32 @@ def load_pretrained(latent_dim: int = DEFAULT_LATENT_DIM, *, directory: Path = P
     """
     from ._tf import keras
 
-    template = _verified_model(int(latent_dim), Path(directory).resolve())
-    model = keras.models.clone_model(template)
-    model.set_weights(template.get_weights())
-    return model
+    template = _verified_model(resolve(model, directory), Path(directory).resolve())
+    copy = keras.models.clone_model(template)
+    copy.set_weights(template.get_weights())
+    return copy
 
 
-def model_path(latent_dim: int, *, directory: Path = PRETRAINED_DIR) -> Path:
-    """Path of the shipped model file with latent size ``latent_dim`` (not checked against its hash).
+def model_path(model, *, directory: Path = PRETRAINED_DIR) -> Path:
+    """Path of a shipped model's file, by latent size or name (not checked against its hash).
 
     Raises:
-        PretrainedModelError: Unknown latent size or missing file.
+        PretrainedModelError: Unknown model or missing file.
     """
-    entries = manifest(directory)["models"]
-    if str(latent_dim) not in entries:
-        raise PretrainedModelError(
-            f"No pretrained model with latent_dim={latent_dim}. Available: {sorted(map(int, entries))}"
-        )
-    path = Path(directory) / entries[str(latent_dim)]["file"]
+    path = Path(directory) / model_info(model, directory=directory)["file"]
     if not path.is_file():
         raise PretrainedModelError(f"{path}: pretrained model file not found")
     return path
 
 
-@lru_cache(maxsize=16)
-def _verified_model(latent_dim: int, directory: Path):
+@lru_cache(maxsize=32)
+def _verified_model(name: str, directory: Path):
     """The shipped model as loaded once from its checked file; never handed to callers."""
     from ._tf import keras
     from .layers import LatentPrior  # noqa: F401 (registered for loading)
 
-    path = model_path(latent_dim, directory=directory)
-    expected = manifest(directory)["models"][str(latent_dim)]["sha256"]
+    path = model_path(name, directory=directory)
+    expected = model_info(name, directory=directory)["sha256"]
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     if digest != expected:
         raise PretrainedModelError(
@@ -123,24 +204,38 @@ def _verified_model(latent_dim: int, directory: Path):
     return keras.saving.load_model(path, compile=False)
 
 
-def latent_dim_by_model_id(ident: bytes, *, directory: Path = PRETRAINED_DIR) -> int | None:
-    """The latent size of the shipped model whose codec id is ``ident``, or None (reads only the manifest)."""
+def name_by_model_id(ident: bytes, *, directory: Path = PRETRAINED_DIR) -> str | None:
+    """The name of the shipped model whose codec id is ``ident``, or None (reads only the manifest).
+
+    ``ident`` is a model's whole 4-byte id or the prefix a ``.cae`` header
+    stores (3 bytes in format version 2); it names a model only if exactly
+    one shipped model's id starts with it.
+    """
+    ident = bytes(ident)
+    if not _SHORTEST_ID <= len(ident) <= MODEL_ID_BYTES:
+        return None
     try:
-        entries = manifest(directory)["models"]
+        entries = _entries(directory)
     except PretrainedModelError:
         return None
-    for key, entry in entries.items():
-        if entry.get("model_id") == bytes(ident).hex():
-            return int(key)
-    return None
+    prefix = ident.hex()
+    found = [name for name, entry in entries.items() if str(entry.get("model_id", "")).startswith(prefix)]
+    return found[0] if len(found) == 1 else None
+
+
+def latent_dim_by_model_id(ident: bytes, *, directory: Path = PRETRAINED_DIR) -> int | None:
+    """The latent size of the shipped model whose codec id is ``ident``, or None (see :func:`name_by_model_id`)."""
+    name = name_by_model_id(ident, directory=directory)
+    return None if name is None else int(_entries(directory)[name]["latent_dim"])
 
 
 def find_by_model_id(ident: bytes, *, directory: Path = PRETRAINED_DIR):
     """Return ``(model, description)`` for the shipped model whose codec id is ``ident``, or None.
 
+    ``ident`` may be the stored prefix of a ``.cae`` header (see :func:`name_by_model_id`).
     The manifest records each model's id, so only the matching file is loaded.
     """
-    latent_dim = latent_dim_by_model_id(ident, directory=directory)
-    if latent_dim is None:
+    name = name_by_model_id(ident, directory=directory)
+    if name is None:
         return None
-    return load_pretrained(latent_dim, directory=directory), f"pretrained latent {latent_dim}"
+    return load_pretrained(name, directory=directory), describe(name, directory=directory)

@@ -4,8 +4,13 @@ Used by notebook 04 and ``benchmarks/rate_distortion.py`` alike, so the two
 always measure the same way:
 
 * :func:`codec_points` - the ``.cae`` codec over a list of quantisation steps;
-* :func:`pillow_points` - PNG, JPEG or WebP through Pillow, one file per digit;
+* :func:`pillow_points` - PNG, JPEG, WebP or AVIF through Pillow, one file per digit;
+* :func:`mosaic_points` - the same formats, all the digits tiled into one
+  image and one file: what a classic format costs when it, too, may pack
+  many digits together (compare it with one ``.cae`` file of many digits);
 * :func:`pareto_front` and :func:`bytes_at` - the best size for a quality level;
+* :func:`bd_rate` - Bjøntegaard's delta rate: the average share of bytes one
+  method saves against another over a range of quality;
 * :func:`plot_rate_distortion` - PSNR against bytes per digit.
 """
 
@@ -123,6 +128,102 @@ def pillow_points(images: np.ndarray, fmt: str, qualities, *, name: str | None =
     return points, decoded_by_quality
 
 
+def mosaic(images: np.ndarray, *, columns: int | None = None) -> np.ndarray:
+    """Tile uint8 digits ``(n, H, W)`` row by row into one image, padded with black cells.
+
+    Args:
+        images: uint8 digits ``(n, H, W)``.
+        columns: Digits per row (default: a square grid, ``ceil(sqrt(n))``).
+
+    Returns:
+        uint8 image ``(rows * H, columns * W)``.
+
+    Example:
+        >>> import numpy as np
+        >>> from cae_lib.rd import mosaic, unmosaic
+        >>> digits = np.arange(5 * 4, dtype=np.uint8).reshape(5, 2, 2)
+        >>> mosaic(digits).shape  # 3 columns, 2 rows
+        (4, 6)
+        >>> np.array_equal(unmosaic(mosaic(digits), 5, (2, 2)), digits)
+        True
+    """
+    images = np.asarray(images)
+    if images.dtype != np.uint8 or images.ndim != 3 or len(images) == 0:
+        raise ValueError(
+            f"images must be uint8 (n, H, W) with n >= 1. Received: dtype={images.dtype}, shape={images.shape}"
+        )
+    n, height, width = images.shape
+    columns = int(np.ceil(np.sqrt(n))) if columns is None else int(columns)
+    rows = -(-n // columns)
+    cells = np.zeros((rows * columns, height, width), np.uint8)
+    cells[:n] = images
+    return (
+        cells.reshape(rows, columns, height, width)
+        .transpose(0, 2, 1, 3)
+        .reshape(rows * height, columns * width)
+    )
+
+
+def unmosaic(image: np.ndarray, count: int, shape=(28, 28)) -> np.ndarray:
+    """The first ``count`` digits of a :func:`mosaic` (the inverse, padding dropped)."""
+    height, width = shape
+    image = np.asarray(image)
+    rows, columns = image.shape[0] // height, image.shape[1] // width
+    cells = (
+        image[: rows * height, : columns * width].reshape(rows, height, columns, width).transpose(0, 2, 1, 3)
+    )
+    return np.ascontiguousarray(cells.reshape(rows * columns, height, width)[:count])
+
+
+def mosaic_round_trip(images: np.ndarray, fmt: str, **params) -> tuple[np.ndarray, int]:
+    """Save all digits as one Pillow image (a :func:`mosaic`), read it back.
+
+    Returns:
+        ``(decoded, size)``: the digits cut from the decoded image, uint8
+        ``(n, H, W)``, and the length of the one file in bytes.
+    """
+    from PIL import Image
+
+    images = np.asarray(images)
+    buffer = io.BytesIO()
+    Image.fromarray(mosaic(images), mode="L").save(buffer, format=fmt, **params)
+    size = buffer.tell()
+    buffer.seek(0)
+    with Image.open(buffer) as back:
+        decoded = np.asarray(back.convert("L"))
+    return unmosaic(decoded, len(images), images.shape[1:]), size
+
+
+def mosaic_points(images: np.ndarray, fmt: str, qualities, *, name: str | None = None, **params):
+    """One :class:`RDPoint` per quality: all ``images`` in one file of a Pillow format.
+
+    ``bytes_per_image`` is the one file's length divided by the number of
+    digits (like one ``.cae`` file of all of them); quality is the mean
+    per-digit PSNR/SSIM of the digits cut back out. ``single_file_bytes``
+    is NaN: no single-digit files are made (see :func:`pillow_points`).
+
+    Args:
+        images: uint8 digits ``(n, 28, 28)``.
+        fmt: The Pillow format (``"WEBP"``, ``"AVIF"``, ``"JPEG"`` ...).
+        qualities: The ``quality`` values to try.
+        name: Method name in the points (default: ``fmt + " mosaic"``).
+        **params: Further arguments of ``Image.save`` (``method=6``, ``speed=4`` ...).
+
+    Returns:
+        ``(points, decoded)`` like :func:`pillow_points`.
+    """
+    points, decoded_by_quality = [], {}
+    for q in qualities:
+        start = time.perf_counter()
+        decoded, size = mosaic_round_trip(images, fmt, quality=q, **params)
+        seconds = time.perf_counter() - start
+        psnr, ssim = _quality(images, decoded)
+        points.append(RDPoint(name or f"{fmt} mosaic", f"quality {q}", size / len(images), float("nan"),
+                              psnr, ssim, seconds=seconds))  # fmt: skip
+        decoded_by_quality[q] = decoded
+    return points, decoded_by_quality
+
+
 def png_point(images: np.ndarray) -> RDPoint:
     """Lossless PNG (Pillow, ``optimize=True``): the size to beat without losing anything."""
     decoded, sizes = pillow_round_trip(images, "PNG", optimize=True)
@@ -214,6 +315,44 @@ def bytes_at(front, level: float):
         return front[0][0]
     sizes, psnrs = np.log([p[0] for p in front]), [p[1] for p in front]
     return float(np.exp(np.interp(level, psnrs, sizes)))
+
+
+def bd_rate(front, reference, *, low: float = 20.0, high: float = 26.0) -> float | None:
+    """Bjøntegaard delta rate: the mean change in bytes of ``front`` against ``reference`` at equal PSNR.
+
+    Both fronts are interpolated as log-bytes against PSNR (piecewise
+    linear, :func:`bytes_at`'s interpolation) and the log-ratio is averaged
+    over ``[low, high]`` dB. -0.6 means ``front`` needs 60% fewer bytes on
+    average. The range is cut to where both fronts have data; None if they
+    do not overlap.
+
+    Args:
+        front: ``(bytes, psnr)`` pairs by increasing size (:func:`pareto_front`).
+        reference: The same for the method compared against.
+        low: Lowest quality of the range, dB.
+        high: Highest quality of the range, dB.
+
+    Example:
+        Half the bytes at every quality is a delta rate of -50%:
+
+        >>> from cae_lib.rd import bd_rate
+        >>> reference = [(100.0, 20.0), (200.0, 24.0), (400.0, 28.0)]
+        >>> front = [(50.0, 20.0), (100.0, 24.0), (200.0, 28.0)]
+        >>> round(bd_rate(front, reference), 3)
+        -0.5
+    """
+    if not front or not reference:
+        return None
+    lo = max(low, front[0][1], reference[0][1])
+    hi = min(high, front[-1][1], reference[-1][1])
+    if not hi > lo:
+        return None
+    levels = np.linspace(lo, hi, 200)
+
+    def log_bytes(points):
+        return np.interp(levels, [p[1] for p in points], np.log([p[0] for p in points]))
+
+    return float(np.exp(np.mean(log_bytes(front) - log_bytes(reference))) - 1)
 
 
 CLASSIC_STYLES = {"JPEG": "s--", "WEBP": "D--"}

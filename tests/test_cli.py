@@ -1,4 +1,4 @@
-"""The `cae` command line, end to end on files, with the shipped latent-28 model."""
+"""The `cae` command line, end to end on files, with the shipped models (the default one unless named)."""
 
 import shutil
 import struct
@@ -42,12 +42,12 @@ def test_png_round_trip(files, capsys, digit):
     status, out, _ = run(capsys, "compress", files / "digit.png", "-o", files / "d.cae")
     assert status == 0 and "1 digit(s)" in out
     data = (files / "d.cae").read_bytes()
-    assert codec.read_header(data).header_bytes == 16 and len(data) < 60
+    assert codec.read_header(data).header_bytes == 11 and len(data) < 55  # format version 2, default step
     status, out, _ = run(capsys, "decompress", files / "d.cae", "-o", files / "back.png")
-    assert status == 0 and "pretrained latent 28" in out
+    assert status == 0 and f"pretrained {pretrained.default_model()}" in out
     back = np.asarray(Image.open(files / "back.png"))
     assert back.shape == (28, 28) and back.dtype == np.uint8
-    expected = codec.decompress(data, pretrained.load_pretrained(28))[0]
+    expected = codec.decompress(data, pretrained.load_pretrained(pretrained.default_model()))[0]
     np.testing.assert_array_equal(back, expected)
     # The reconstruction is the stroke, not noise: most of its ink is where the original's is.
     assert back[digit > 0].mean() > 3 * back[digit == 0].mean()
@@ -58,8 +58,22 @@ def test_info_describes_the_file(files, capsys):
     status, out, _ = run(capsys, "info", files / "d.cae")
     size = (files / "d.cae").stat().st_size
     assert status == 0
-    assert "version 1, checksum OK" in out and "1 of 28x28" in out and "step  0.5" in out
-    assert f"{size} bytes = 16 header/checksum" in out and "pretrained latent 28" in out
+    assert "version 2, checksum OK" in out and "1 of 28x28" in out and "step  0.5" in out
+    assert f"{size} bytes = 13 header/checksum" in out  # 11 + the step
+    assert f"pretrained {pretrained.default_model()}" in out
+
+
+def test_info_and_decompress_still_read_format_version_1(files, capsys):
+    golden = Path(__file__).parent / "golden" / "latent28_step1_5digits.cae"
+    status, out, _ = run(capsys, "info", golden)
+    assert status == 0
+    assert "version 1, checksum OK" in out and "5 of 28x28" in out and "pretrained ae_latent28" in out
+    assert f"{golden.stat().st_size} bytes = 16 header/checksum" in out
+    status, out, _ = run(capsys, "decompress", golden, "-o", files / "old.npy")
+    assert status == 0 and "pretrained ae_latent28" in out
+    np.testing.assert_array_equal(
+        np.load(files / "old.npy"), codec.decompress(golden.read_bytes(), pretrained.load_pretrained(28))
+    )
 
 
 def test_any_image_and_npy_batches(files, capsys):
@@ -75,6 +89,47 @@ def test_any_image_and_npy_batches(files, capsys):
     assert np.load(files / "all.npy").shape == (3, 28, 28)
 
 
+def test_models_lists_every_shipped_model_one_a_line_name_first(capsys):
+    status, out, _ = run(capsys, "models")
+    lines = out.splitlines()
+    assert status == 0 and [line.split()[0] for line in lines] == pretrained.available_models()
+    assert [line.split()[0] for line in lines if line.endswith("(default)")] == [pretrained.default_model()]
+
+
+@pytest.mark.parametrize("name", pretrained.available_models(kind="rate")[:1] + ["ae_latent08"])
+def test_compress_with_a_named_model_and_step(files, capsys, name):
+    status, out, _ = run(capsys, "compress", files / "batch.npy", "-o", files / "n.cae", "--model", name,
+                         "--step", "0.75")  # fmt: skip
+    assert status == 0 and f"pretrained {name}, step 0.75" in out
+    data = (files / "n.cae").read_bytes()
+    model = pretrained.load_pretrained(name)
+    assert codec.read_header(data).model_id == codec.model_id(model)[:3]
+    status, out, _ = run(capsys, "decompress", files / "n.cae", "-o", files / "n.npy")
+    assert status == 0 and f"pretrained {name}" in out
+    np.testing.assert_array_equal(np.load(files / "n.npy"), codec.decompress(data, model))
+
+
+def test_a_model_path_still_works(files, capsys):
+    path = pretrained.model_path(8)
+    status, out, _ = run(capsys, "compress", files / "digit.png", "-o", files / "p.cae", "--model", path)
+    assert status == 0 and str(path) in out
+    status, out, _ = run(capsys, "decompress", files / "p.cae", "-o", files / "p.png", "--model", path)
+    assert status == 0 and str(path) in out
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--model", "rate_lambda_nonsense"], "neither a shipped model (see `cae models`) nor a model file"),
+        (["--model", "ae_latent08", "--latent-dim", "8"], "give --model or --latent-dim, not both"),
+    ],
+)
+def test_model_choice_mistakes_are_one_line(files, capsys, extra, message):
+    status, _, err = run(capsys, "compress", files / "digit.png", "-o", files / "x.cae", *extra)
+    assert status == 1 and message in err and len(err.strip().splitlines()) == 1
+    assert not (files / "x.cae").exists()
+
+
 def test_other_latent_size_is_found_by_model_id(files, capsys):
     dims = pretrained.available_latent_dims()
     other = next((d for d in dims if d != 28), None)
@@ -82,7 +137,7 @@ def test_other_latent_size_is_found_by_model_id(files, capsys):
         pytest.skip("only one shipped model")
     run(capsys, "compress", files / "digit.png", "-o", files / "o.cae", "--latent-dim", other)
     status, out, _ = run(capsys, "decompress", files / "o.cae", "-o", files / "o.png")
-    assert status == 0 and f"pretrained latent {other}" in out
+    assert status == 0 and f"pretrained ae_latent{other:02d}" in out
 
 
 @pytest.mark.parametrize(
@@ -112,7 +167,7 @@ def test_expected_mistakes_give_one_line_and_status_1(files, capsys, argv, messa
     ok = (files / "ok.cae").read_bytes()
     (files / "cut.cae").write_bytes(ok[:-3])
     foreign = bytearray(ok[:-4])
-    foreign[3:7] = b"\x00\x11\x22\x33"
+    foreign[3:6] = b"\x00\x11\x22"  # the 3-byte model id of format version 2
     (files / "foreign.cae").write_bytes(bytes(foreign) + struct.pack("<I", zlib.crc32(bytes(foreign))))
     status, out, err = run(capsys, *[a.format(d=files) for a in argv])
     assert status == 1

@@ -1,11 +1,13 @@
 """The shipped pretrained models: hashes, manifest figures, refusal of tampered files."""
 
+import json
 import shutil
 
 import numpy as np
 import pytest
 
 from cae_lib import codec, data, metrics, models, pretrained, training
+from cae_lib.codec import container
 
 
 def test_manifest_lists_files_that_exist_within_the_size_budget():
@@ -23,12 +25,53 @@ def test_manifest_lists_files_that_exist_within_the_size_budget():
     assert total <= 10 * 2**20
 
 
+def test_all_package_data_fits_15_mib():
+    package = pretrained.PRETRAINED_DIR.parent
+    files = [p for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    data_files = [p for p in files if p.suffix != ".py" or p.parent.name == "solutions"]
+    assert pretrained.PRETRAINED_DIR / "manifest.json" in data_files
+    assert sum(p.stat().st_size for p in data_files) <= 15 * 2**20
+
+
+def test_every_shipped_model_has_a_name_and_loads_by_it():
+    names = pretrained.available_models()
+    assert names[: len(pretrained.available_latent_dims())] == [
+        f"ae_latent{d:02d}" for d in pretrained.available_latent_dims()
+    ]
+    assert pretrained.default_model() in names
+    rate_names = pretrained.available_models(kind="rate")
+    assert rate_names and set(rate_names) <= set(names)
+    lambdas = [pretrained.model_info(n)["lambda"] for n in rate_names]
+    assert lambdas == sorted(lambdas, reverse=True)  # coarse to fine
+    for name in rate_names:
+        entry = pretrained.model_info(name)
+        assert entry["kind"] == "rate" and (pretrained.PRETRAINED_DIR / entry["file"]).is_file()
+        assert entry["training"]["seed"] == 0 and 0 < entry["training"]["seconds"] < 15 * 60
+        model = pretrained.load_pretrained(name)
+        assert codec.model_id(model).hex() == entry["model_id"]
+        assert pretrained.name_by_model_id(codec.model_id(model)[:3]) == name
+    assert pretrained.resolve(28) == pretrained.resolve("28") == "ae_latent28"
+    for wrong in ("rate_lambda9", 29, True, None):
+        with pytest.raises(pretrained.PretrainedModelError):
+            pretrained.resolve(wrong)
+
+
+@pytest.mark.parametrize("name", pretrained.available_models(kind="rate"))
+def test_rate_models_keep_their_manifest_figures(name, mnist):
+    (_, _), (x_test, _) = mnist
+    entry = pretrained.model_info(name)
+    measured = codec.measure(x_test, pretrained.load_pretrained(name), step=1.0)
+    assert measured.bytes_per_image == pytest.approx(entry["test_step1_bytes_per_digit"], abs=0.01)
+    assert measured.mean_psnr_db == pytest.approx(entry["test_step1_mean_psnr_db"], abs=0.01)
+    assert measured.coder_overhead < 0.01
+
+
 @pytest.mark.parametrize("latent_dim", pretrained.available_latent_dims())
 def test_loads_with_the_recorded_id_and_latent_size(latent_dim):
     model = pretrained.load_pretrained(latent_dim)
     assert models.latent_dim_of(model) == latent_dim
     assert codec.model_id(model).hex() == pretrained.manifest()["models"][str(latent_dim)]["model_id"]
-    assert pretrained.find_by_model_id(codec.model_id(model))[1] == f"pretrained latent {latent_dim}"
+    assert pretrained.find_by_model_id(codec.model_id(model))[1] == f"pretrained ae_latent{latent_dim:02d}"
 
 
 def test_every_caller_gets_its_own_model():
@@ -49,6 +92,20 @@ def test_the_manifest_names_each_file_by_model_id_without_loading_it():
         assert pretrained.latent_dim_by_model_id(bytes.fromhex(entry["model_id"])) == int(key)
         assert pretrained.model_path(int(key)) == pretrained.PRETRAINED_DIR / entry["file"]
     assert pretrained.latent_dim_by_model_id(b"\0\0\0\0") is None
+
+
+def test_the_shipped_models_differ_in_the_3_bytes_a_file_stores():
+    """A format-version-2 file keeps only the first 3 bytes of the model id: they must name one shipped model."""
+    raw = json.loads((pretrained.PRETRAINED_DIR / "manifest.json").read_text())["models"]
+    stored = container.STORED_ID_BYTES[2]
+    prefixes = [bytes.fromhex(entry["model_id"])[:stored] for entry in raw.values()]
+    assert len(prefixes) >= 2 and all(len(p) == 3 for p in prefixes)
+    assert len(set(prefixes)) == len(prefixes), f"two shipped models share a 3-byte id prefix: {prefixes}"
+    for key, prefix in zip(raw, prefixes):
+        assert pretrained.latent_dim_by_model_id(prefix) == int(key)
+    assert pretrained.latent_dim_by_model_id(b"\0\0\0") is None
+    assert pretrained.latent_dim_by_model_id(prefixes[0][:2]) is None  # too short to name a model
+    assert pretrained.latent_dim_by_model_id(b"") is None
 
 
 def test_tampered_file_is_refused(tmp_path):
