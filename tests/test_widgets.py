@@ -1,4 +1,8 @@
-"""The latent explorer, driven headless: set sliders, click the button, check what it shows."""
+"""The latent explorer, driven headless: set sliders, click the button, check what it shows.
+
+The rate-aware tests need shipped rate-aware models (``pretrained.available_models(kind="rate")``)
+and are skipped without them; the explorer without them is tested on its own.
+"""
 
 import io
 
@@ -9,6 +13,8 @@ from PIL import Image
 from cae_lib import codec, metrics, pretrained, widgets
 
 DIMS = [d for d in (8, 28) if d in pretrained.available_latent_dims()]
+RATE_MODELS = pretrained.available_models(kind="rate")
+needs_rate_models = pytest.mark.skipif(not RATE_MODELS, reason="no rate-aware models shipped")
 
 
 @pytest.fixture(scope="module")
@@ -101,6 +107,131 @@ def test_sweep_curve_covers_every_setting(explorer):
         assert coarse < fine
 
 
+@pytest.fixture
+def rate_explorer(digits):
+    """A fresh explorer with every shipped rate-aware model (models load lazily, so it starts fast)."""
+    return widgets.LatentExplorer(digits, latent_dims=DIMS, steps=(0.5, 1.0), n_digits=4, reference_size=20)
+
+
+def check_rate_matches(explorer, digits, name):
+    """The readout of a rate-aware model equals what codec.measure gives for it on the same digits."""
+    f, step = explorer.figures, explorer.step_slider.value
+    assert (f.family, f.model, explorer.family.value) == (widgets.RATE, name, widgets.RATE)
+    assert f.latent_dim == pretrained.model_info(name)["latent_dim"]
+    m = codec.measure(digits[list(f.indices)], pretrained.load_pretrained(name), step=step)
+    assert f.file_bytes == m.total_bytes
+    assert f.bytes_per_digit == pytest.approx(m.bytes_per_image)
+    assert f.compression_ratio == pytest.approx(784 / m.bytes_per_image)
+    assert f.mean_psnr_db == pytest.approx(m.mean_psnr_db, abs=1e-4)
+    assert f.mean_ssim == pytest.approx(m.mean_ssim, abs=1e-5)
+    assert f"{m.mean_psnr_db:.2f} dB" in explorer.stats.value and name in explorer.stats.value
+    assert f"a real .cae file of {m.total_bytes} bytes" in explorer.stats.value
+    assert codec.model_id(explorer.models[name]) == codec.model_id(pretrained.load_pretrained(name))
+
+
+@needs_rate_models
+def test_quality_slider_lists_exactly_the_shipped_rate_models_lazily(rate_explorer):
+    slider = rate_explorer.quality_slider
+    assert [value for _, value in slider.options] == RATE_MODELS
+    labels = [label for label, _ in slider.options]
+    lambdas = [pretrained.model_info(name)["lambda"] for name in RATE_MODELS]
+    assert all(f"lambda {lmbda:g}" in label for label, lmbda in zip(labels, lambdas))
+    assert lambdas == sorted(lambdas, reverse=True)  # coarse to fine
+    if len(RATE_MODELS) > 1:
+        assert labels[0].endswith("(coarse)") and labels[-1].endswith("(fine)")
+    assert [value for _, value in rate_explorer.family.options] == [widgets.AUTOENCODER, widgets.RATE]
+    # Started on the autoencoders: no rate-aware model loaded or measured yet.
+    assert rate_explorer.figures.family == widgets.AUTOENCODER
+    assert not any(isinstance(key, str) for key in rate_explorer.models) and rate_explorer.rate_curve == {}
+
+
+@needs_rate_models
+def test_quality_slider_shows_each_rate_model_as_codec_measure_does(rate_explorer, digits):
+    before = rate_explorer.figures
+    # The family control alone switches to the quality slider's model.
+    rate_explorer.family.value = widgets.RATE
+    check_rate_matches(rate_explorer, digits, rate_explorer.quality_slider.value)
+    assert rate_explorer.figures.mean_psnr_db != before.mean_psnr_db
+    shown = {}
+    for name in reversed(RATE_MODELS):
+        rate_explorer.quality_slider.value = name
+        check_rate_matches(rate_explorer, digits, name)
+        shown[name] = rate_explorer.figures.bytes_per_digit
+    if len(RATE_MODELS) > 1:  # a larger lambda pays fewer bits: the coarsest file is smaller than the finest
+        assert shown[RATE_MODELS[0]] < shown[RATE_MODELS[-1]]
+    # The step slider works for the rate-aware models too, float32 included.
+    rate_explorer.step_slider.value = 0.5
+    check_rate_matches(rate_explorer, digits, RATE_MODELS[0])
+    rate_explorer.index_slider.value = 7
+    assert rate_explorer.figures.indices == (7, 8, 9, 10)
+    check_rate_matches(rate_explorer, digits, RATE_MODELS[0])
+    rate_explorer.step_slider.value = widgets.FLOAT
+    f, latent_dim = rate_explorer.figures, pretrained.model_info(RATE_MODELS[0])["latent_dim"]
+    assert f.file_bytes is None and f.bytes_per_digit == 4 * latent_dim
+    assert "not a file" in rate_explorer.stats.value
+
+
+@needs_rate_models
+def test_rate_curve_is_measured_with_codec_measure_on_the_reference_digits(rate_explorer):
+    picture = rate_explorer.curve_image.value
+    rate_explorer.family.value = widgets.RATE
+    assert rate_explorer.curve_image.value != picture
+    assert set(rate_explorer.rate_curve) == {1.0}  # only the step shown so far
+    rows = rate_explorer.rate_curve[1.0]
+    assert [r[0] for r in rows] == RATE_MODELS
+    name = rate_explorer.quality_slider.value
+    m = codec.measure(rate_explorer.reference, pretrained.load_pretrained(name), step=1.0)
+    _, size, psnr = next(r for r in rows if r[0] == name)
+    assert size == pytest.approx(m.bytes_per_image) and psnr == pytest.approx(m.mean_psnr_db, abs=1e-4)
+    assert Image.open(io.BytesIO(rate_explorer.curve_image.value)).format == "PNG"
+
+
+@needs_rate_models
+def test_back_to_the_autoencoders_restores_the_latent_size_behaviour(rate_explorer, digits):
+    start, slider = rate_explorer.figures, rate_explorer.quality_slider
+    other = [name for name in RATE_MODELS if name != slider.value]
+    if other:  # moving the quality slider selects its family
+        slider.value = other[0]
+    else:  # one rate-aware model: the slider cannot move
+        rate_explorer.family.value = widgets.RATE
+    assert rate_explorer.family.value == widgets.RATE
+    check_rate_matches(rate_explorer, digits, slider.value)
+    rate_explorer.family.value = widgets.AUTOENCODER
+    f = rate_explorer.figures
+    assert (f.family, f.model, f.latent_dim) == (widgets.AUTOENCODER, "ae_latent28", 28)
+    assert (f.mean_psnr_db, f.file_bytes) == (start.mean_psnr_db, start.file_bytes)
+    check_matches(rate_explorer, digits)
+    assert "latent size 28, step 1" in rate_explorer.stats.value
+    rate_explorer.family.value = widgets.RATE
+    rate_explorer.latent_slider.value = DIMS[0]  # moving the latent-size slider selects the autoencoders
+    f = rate_explorer.figures
+    assert (rate_explorer.family.value, f.family, f.latent_dim) == (widgets.AUTOENCODER,) * 2 + (DIMS[0],)
+    check_matches(rate_explorer, digits)
+
+
+def test_without_rate_models_only_the_autoencoders_are_offered(digits, monkeypatch):
+    import traitlets
+
+    def autoencoders_only(*args, kind=None, **kwargs):
+        return [] if kind == "rate" else ["ae_latent08", "ae_latent28"]
+
+    monkeypatch.setattr(pretrained, "available_models", autoencoders_only)
+    for explorer in (
+        widgets.LatentExplorer(digits, latent_dims=DIMS, steps=(1.0,), n_digits=4, reference_size=10),
+        widgets.LatentExplorer(digits, latent_dims=DIMS, rate_models=(), n_digits=4, reference_size=10),
+    ):
+        assert explorer.quality_slider is None and explorer.rate_models == []
+        assert [value for _, value in explorer.family.options] == [widgets.AUTOENCODER]
+        assert explorer.family.disabled
+        with pytest.raises(traitlets.TraitError):
+            explorer.family.value = widgets.RATE
+        assert explorer.figures.family == widgets.AUTOENCODER
+        check_matches(explorer, digits)
+        explorer.latent_slider.value = DIMS[0]
+        assert explorer.figures.latent_dim == DIMS[0]
+        check_matches(explorer, digits)
+
+
 def test_bad_arguments_are_refused(digits):
     with pytest.raises(ValueError, match="Received: dtype=float64"):
         widgets.LatentExplorer(digits.astype(np.float64), latent_dims=DIMS)
@@ -110,6 +241,10 @@ def test_bad_arguments_are_refused(digits):
         widgets.LatentExplorer(digits, latent_dims=DIMS, steps=(0.0,))
     with pytest.raises(pretrained.PretrainedModelError, match="latent_dim=5"):
         widgets.LatentExplorer(digits, latent_dims=[5])
+    with pytest.raises(ValueError, match="rate_models must name rate-aware models. Received: 'ae_latent28'"):
+        widgets.LatentExplorer(digits, latent_dims=DIMS, rate_models=["ae_latent28"])
+    with pytest.raises(pretrained.PretrainedModelError, match="Unknown pretrained model 'rate_lambda7'"):
+        widgets.LatentExplorer(digits, latent_dims=DIMS, rate_models=["rate_lambda7"])
 
 
 def test_digit_mosaic():
