@@ -47,7 +47,9 @@ from cae_lib._tf import keras  # TensorFlow without its C++ start-up lines
 from cae_lib.pretrained import MANIFEST_NAME, PRETRAINED_DIR, model_filename
 
 SWEEP = (2, 4, 8, 16, 28, 32, 64)
-RATE_SWEEP = (0.1, 0.03, 0.01, 0.003)
+RATE_SWEEP = (0.1, 0.05, 0.03, 0.01, 0.003)
+DEFAULT_RANGE_DB = (23.0, 24.5)
+"""``cae compress`` uses by default the rate model with the fewest bytes whose step-1 test PSNR is in this range."""
 RATE_EPOCHS = 30
 WEIGHTS_NOTE = "encoder and decoder rounded to float16 after training, stored as float16"
 
@@ -188,10 +190,33 @@ def train_rate_models(args) -> None:
             "active_dimensions": int((model.entropy_model.scale_values > 2 * rate.SCALE_FLOOR).sum()),
         }
         manifest.setdefault("rate_models", {})[name] = entry
+        manifest["default"] = choose_default(manifest)
         manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
         print(f"{name}: {entry['test_step1_bytes_per_digit']} B/digit at {entry['test_step1_mean_psnr_db']} dB "
               f"(single file {entry['test_step1_single_file_bytes']} B), {entry['training']['seconds']} s -> {path}",
               flush=True)  # fmt: skip
+
+
+def choose_default(manifest: dict) -> str:
+    """The model ``cae compress`` uses by default: the smallest rate model for about 23-24 dB.
+
+    Among the rate models whose step-1 test PSNR lies in ``DEFAULT_RANGE_DB``,
+    the one with the fewest bytes per digit; the post-hoc latent-28 model if none does.
+
+    Example:
+        >>> choose_default({"rate_models": {
+        ...     "a": {"test_step1_mean_psnr_db": 22.0, "test_step1_bytes_per_digit": 7.0},
+        ...     "b": {"test_step1_mean_psnr_db": 23.4, "test_step1_bytes_per_digit": 11.0},
+        ...     "c": {"test_step1_mean_psnr_db": 24.1, "test_step1_bytes_per_digit": 12.4}}})
+        'b'
+    """
+    low, high = DEFAULT_RANGE_DB
+    fits = [
+        (entry["test_step1_bytes_per_digit"], name)
+        for name, entry in manifest.get("rate_models", {}).items()
+        if low <= entry["test_step1_mean_psnr_db"] <= high
+    ]
+    return min(fits)[1] if fits else "ae_latent28"
 
 
 def measure_quality(model, x_test) -> dict:
