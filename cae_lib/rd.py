@@ -10,7 +10,8 @@ always measure the same way:
   many digits together (compare it with one ``.cae`` file of many digits);
 * :func:`pareto_front` and :func:`bytes_at` - the best size for a quality level;
 * :func:`bd_rate` - Bjøntegaard's delta rate: the average share of bytes one
-  method saves against another over a range of quality;
+  method saves against another over a range of quality; :func:`bd_rate_range`
+  the range it averages over;
 * :func:`plot_rate_distortion` - PSNR against bytes per digit.
 """
 
@@ -323,8 +324,8 @@ def bd_rate(front, reference, *, low: float = 20.0, high: float = 26.0) -> float
     Both fronts are interpolated as log-bytes against PSNR (piecewise
     linear, :func:`bytes_at`'s interpolation) and the log-ratio is averaged
     over ``[low, high]`` dB. -0.6 means ``front`` needs 60% fewer bytes on
-    average. The range is cut to where both fronts have data; None if they
-    do not overlap.
+    average. The range is cut to where both fronts have data
+    (:func:`bd_rate_range` tells which); None if they do not overlap.
 
     Args:
         front: ``(bytes, psnr)`` pairs by increasing size (:func:`pareto_front`).
@@ -341,18 +342,43 @@ def bd_rate(front, reference, *, low: float = 20.0, high: float = 26.0) -> float
         >>> round(bd_rate(front, reference), 3)
         -0.5
     """
-    if not front or not reference:
+    window = bd_rate_range(front, reference, low=low, high=high)
+    if window is None:
         return None
-    lo = max(low, front[0][1], reference[0][1])
-    hi = min(high, front[-1][1], reference[-1][1])
-    if not hi > lo:
-        return None
-    levels = np.linspace(lo, hi, 200)
+    levels = np.linspace(*window, 200)
 
     def log_bytes(points):
         return np.interp(levels, [p[1] for p in points], np.log([p[0] for p in points]))
 
     return float(np.exp(np.mean(log_bytes(front) - log_bytes(reference))) - 1)
+
+
+def bd_rate_range(front, reference, *, low: float = 20.0, high: float = 26.0) -> tuple[float, float] | None:
+    """The PSNR window, in dB, over which :func:`bd_rate` averages (same arguments), or None.
+
+    :func:`bd_rate` cuts ``[low, high]`` to where both fronts have data: from
+    the higher of their lowest qualities to the lower of their highest.
+    None when nothing is left (then :func:`bd_rate` is None too).
+
+    Example:
+        The window stops at ``high`` when both fronts go further, and at the
+        end of the shorter front otherwise:
+
+        >>> from cae_lib.rd import bd_rate_range
+        >>> reference = [(100.0, 20.0), (200.0, 24.0), (400.0, 28.0)]
+        >>> front = [(50.0, 21.0), (100.0, 24.0), (200.0, 25.5)]
+        >>> bd_rate_range(front, reference)
+        (21.0, 25.5)
+        >>> bd_rate_range(reference, reference, low=22.0)
+        (22.0, 26.0)
+        >>> bd_rate_range([(10.0, 30.0), (20.0, 32.0)], reference) is None  # no common range
+        True
+    """
+    if not front or not reference:
+        return None
+    lo = max(low, front[0][1], reference[0][1])
+    hi = min(high, front[-1][1], reference[-1][1])
+    return (float(lo), float(hi)) if hi > lo else None
 
 
 CLASSIC_STYLES = {"JPEG": "s--", "WEBP": "D--"}
