@@ -116,15 +116,23 @@ def pillow_points(images: np.ndarray, fmt: str, qualities, *, name: str | None =
         ``(points, decoded)``: ``points`` a list of :class:`RDPoint`;
         ``decoded`` a dict ``{quality: uint8 digits}`` as read back from the files.
     """
+
+    def one_file_each(q):
+        decoded, sizes = pillow_round_trip(images, fmt, quality=q, **params)
+        return decoded, sizes.mean(), sizes.mean()
+
+    return _quality_points(images, qualities, one_file_each, name or fmt)
+
+
+def _quality_points(images, qualities, round_trip, method: str):
+    """Points and decoded digits per quality; ``round_trip(q)`` returns ``(decoded, bytes/image, single-file bytes)``."""
     points, decoded_by_quality = [], {}
     for q in qualities:
         start = time.perf_counter()
-        decoded, sizes = pillow_round_trip(images, fmt, quality=q, **params)
+        decoded, per_image, single = round_trip(q)
         seconds = time.perf_counter() - start
         psnr, ssim = _quality(images, decoded)
-        points.append(
-            RDPoint(name or fmt, f"quality {q}", sizes.mean(), sizes.mean(), psnr, ssim, seconds=seconds)
-        )
+        points.append(RDPoint(method, f"quality {q}", per_image, single, psnr, ssim, seconds=seconds))
         decoded_by_quality[q] = decoded
     return points, decoded_by_quality
 
@@ -213,16 +221,12 @@ def mosaic_points(images: np.ndarray, fmt: str, qualities, *, name: str | None =
     Returns:
         ``(points, decoded)`` like :func:`pillow_points`.
     """
-    points, decoded_by_quality = [], {}
-    for q in qualities:
-        start = time.perf_counter()
+
+    def one_file_for_all(q):
         decoded, size = mosaic_round_trip(images, fmt, quality=q, **params)
-        seconds = time.perf_counter() - start
-        psnr, ssim = _quality(images, decoded)
-        points.append(RDPoint(name or f"{fmt} mosaic", f"quality {q}", size / len(images), float("nan"),
-                              psnr, ssim, seconds=seconds))  # fmt: skip
-        decoded_by_quality[q] = decoded
-    return points, decoded_by_quality
+        return decoded, size / len(images), float("nan")
+
+    return _quality_points(images, qualities, one_file_for_all, name or f"{fmt} mosaic")
 
 
 def png_point(images: np.ndarray) -> RDPoint:

@@ -108,6 +108,14 @@ def call(function, *args, what: str):
     return result
 
 
+def real_file(digits, model, step: float) -> tuple[bytes, float]:
+    """``digits`` compressed into one real ``.cae`` file with ``model``: the file and the mean PSNR (dB) read back."""
+    from .. import codec, metrics
+
+    blob = codec.compress(digits, model, step=step)
+    return blob, metrics.mean_psnr(digits, codec.decompress(blob, model), data_range=255)
+
+
 def exercise(exercise_id: str, title: str, *, fallback=None):
     """Turn ``check(answer, ...) -> str`` into a notebook check (see the module docstring).
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import NotAnswered, Wrong, answered, exercise
+from . import NotAnswered, Wrong, answered, exercise, real_file
 
 WITHIN_DB = 1.0
 """Exercise 1: "flat" means a float PSNR within this many dB of the best."""
@@ -142,7 +142,7 @@ def cheapest_setting(best, digits, *, target_db: float, latent_dims=None, steps=
         target_db: The mean PSNR the file must reach.
         latent_dims, steps: The grid (default: every shipped size, the explorer's steps).
     """
-    from .. import codec, metrics, pretrained, widgets
+    from .. import pretrained, widgets
 
     latent_dims = list(latent_dims or pretrained.available_latent_dims())
     steps = list(steps or widgets.DEFAULT_STEPS)
@@ -159,9 +159,7 @@ def cheapest_setting(best, digits, *, target_db: float, latent_dims=None, steps=
         raise Wrong(f"best should be (latent size, step) numbers. Received: {best!r}") from None
     if latent_dim not in latent_dims:
         raise Wrong(f"latent size {latent_dim} is not shipped: choose one of {latent_dims}")
-    model = pretrained.load_pretrained(latent_dim)
-    blob = codec.compress(digits, model, step=step)
-    psnr = metrics.mean_psnr(digits, codec.decompress(blob, model), data_range=255)
+    blob, psnr = real_file(digits, pretrained.load_pretrained(latent_dim), step)
     n = len(digits)
     if psnr < target_db:
         raise Wrong(

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from . import NotAnswered, Wrong, answered, call, exercise, number
+from . import NotAnswered, Wrong, answered, call, exercise, number, real_file
 
 # ---------------------------------------------------------------- Exercise 1: the rate term
 
@@ -366,7 +366,7 @@ def _file_of(symbols, model, step) -> bytes:
 def cheapest_rate_model(best, digits, *, target_db: float, steps, saving=...) -> str:
     """Check ``best = (rate model name, step)`` on ``digits`` against every shipped rate model and step of ``steps``,
     and ``saving``, the share of bytes it saves against the post-hoc latent-28 model's cheapest step on the same grid."""
-    from .. import codec, metrics, pretrained
+    from .. import pretrained
 
     names = pretrained.available_models(kind="rate")
     if not isinstance(best, (tuple, list)) or len(best) != 2:
@@ -383,9 +383,7 @@ def cheapest_rate_model(best, digits, *, target_db: float, steps, saving=...) ->
     step = number(step, "the step")
     if not step > 0:
         raise Wrong(f"the step should be positive. Received: {step:g}")
-    model = pretrained.load_pretrained(name)
-    blob = codec.compress(digits, model, step=step)
-    psnr = metrics.mean_psnr(digits, codec.decompress(blob, model), data_range=255)
+    blob, psnr = real_file(digits, pretrained.load_pretrained(name), step)
     n = len(digits)
     if psnr < target_db:
         raise Wrong(
