@@ -45,11 +45,35 @@ def _shipped_name(args) -> str | None:
     return args.model if args.model in pretrained.available_models() else None
 
 
+RUNTIMES = ("auto", "litert", "tensorflow")
+
+
+def _shipped(name: str, runtime: str):
+    """A shipped model by name: on LiteRT when it has an export and the runtime allows, else on TensorFlow."""
+    from .litert import litert_available
+
+    if runtime != "tensorflow" and pretrained.has_litert(name):
+        if litert_available():
+            return pretrained.load_litert(name), pretrained.describe(name) + " on LiteRT"
+        if runtime == "litert":
+            raise CliError("--runtime litert needs the ai-edge-litert package (pip install ai-edge-litert)")
+    elif runtime == "litert":
+        raise CliError(f"{name} has no LiteRT export (only {_litert_names()}); use --runtime auto or tensorflow")
+    return pretrained.load_pretrained(name), pretrained.describe(name) + " on TensorFlow"
+
+
+def _litert_names() -> str:
+    return ", ".join(name for name in pretrained.available_models() if pretrained.has_litert(name)) or "none"
+
+
 def _load_model(args, needed_id: bytes | None = None):
+    runtime = getattr(args, "runtime", "auto")
     name = _shipped_name(args)
     if name is not None:
-        return pretrained.load_pretrained(name), pretrained.describe(name)
+        return _shipped(name, runtime)
     if getattr(args, "model", None):
+        if runtime == "litert":
+            raise CliError(f"{args.model} is a model file: it runs on TensorFlow (--runtime auto or tensorflow)")
         try:
             return codec.load_model(args.model), str(args.model)
         except FileNotFoundError:
@@ -59,14 +83,13 @@ def _load_model(args, needed_id: bytes | None = None):
         except ValueError as exc:
             raise CliError(str(exc)) from None
     if needed_id is not None:
-        found = pretrained.find_by_model_id(needed_id)
-        if found is None:
+        name = pretrained.name_by_model_id(needed_id)
+        if name is None:
             raise CliError(
                 f"no shipped model has id {needed_id.hex()}; pass the model that wrote the file with --model"
             )
-        return found
-    name = pretrained.default_model()
-    return pretrained.load_pretrained(name), pretrained.describe(name)
+        return _shipped(name, runtime)
+    return _shipped(pretrained.default_model(), runtime)
 
 
 def _compress(args) -> None:
@@ -172,7 +195,14 @@ def _models(args) -> None:
                 f"autoencoder, prior fitted after training: {entry['test_mean_psnr_db']:.1f} dB unquantised"
             )
         mark = "  (default)" if name == default else ""
-        print(f"{name:<17} latent {entry['latent_dim']:>2}  {quality}{mark}")
+        runs_on = "LiteRT" if pretrained.has_litert(name) else "TensorFlow"
+        print(f"{name:<17} latent {entry['latent_dim']:>2}  {runs_on:<10}  {quality}{mark}")
+
+
+def _runtime_option(parser) -> None:
+    parser.add_argument("--runtime", choices=RUNTIMES, default="auto",
+                        help="run the networks on LiteRT (no TensorFlow: starts in a fraction of a second) or "
+                        "TensorFlow; auto: LiteRT for shipped models exported to it, else TensorFlow")  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -194,6 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"use the shipped autoencoder with this latent size (e.g. {DEFAULT_LATENT_DIM})")  # fmt: skip
     p.add_argument("--invert", choices=["auto", "yes", "no"], default="auto",
                    help="invert dark-on-light images to MNIST's light-on-dark (default: auto)")  # fmt: skip
+    _runtime_option(p)
     p.set_defaults(run=_compress)
 
     p = sub.add_parser("decompress", help="decode a .cae file to PNG(s) or .npy")
@@ -203,6 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a shipped model's name or a codec model .keras file (default: the shipped model the file names)")  # fmt: skip
     p.add_argument("--max-images", type=int, default=codec.DEFAULT_MAX_IMAGES,
                    help=f"refuse files stating more digits than this (default: {codec.DEFAULT_MAX_IMAGES:,})")  # fmt: skip
+    _runtime_option(p)
     p.set_defaults(run=_decompress)
 
     p = sub.add_parser("models", help="list the shipped models, one a line, name first")

@@ -7,7 +7,12 @@ Three formats, from the most to the least Python-bound:
 * TensorFlow SavedModel (:func:`export_saved_model`, via ``Model.export``):
   a graph any TensorFlow runtime can serve, no Python model code needed;
 * TensorFlow Lite / LiteRT flat buffer (:func:`export_tflite`): one small file
-  for phones and microcontrollers, run by :class:`TFLiteRunner`.
+  for phones and microcontrollers, run by :class:`cae_lib.litert.TFLiteRunner`
+  (re-exported here), which needs no TensorFlow where LiteRT is installed.
+
+The shipped default model comes exported to LiteRT already
+(``scripts/export_litert.py``, :func:`cae_lib.pretrained.load_litert`): the
+``cae`` command runs it without importing TensorFlow.
 
 The entropy coder needs the prior's numbers on both sides; a SavedModel or
 TFLite export carries only the network, so a receiver that decodes with one
@@ -16,16 +21,17 @@ still reads the latents with the prior (:func:`cae_lib.codec.decompress_latents`
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 
 from ._tf import captured_stderr, keras, tf
 from .files import atomic_output
+from .litert import TFLiteRunner, litert_available  # noqa: F401 (re-exported: the runner needs no TensorFlow)
 
 
 def size_on_disk(path: str | os.PathLike) -> int:
@@ -168,82 +174,106 @@ def load_saved_model(directory: str | os.PathLike):
     return serve
 
 
-def export_tflite(saved_model_dir: str | os.PathLike, *, optimize: bool = False) -> bytes:
-    """Convert a SavedModel to a TensorFlow Lite flat buffer.
+def export_tflite(saved_model_dir: str | os.PathLike, *, optimize: bool = False,
+                  half_precision: bool = False) -> bytes:  # fmt: skip
+    """Convert a SavedModel to a TensorFlow Lite (LiteRT) flat buffer.
 
     Args:
         saved_model_dir: From :func:`export_saved_model`.
         optimize: Dynamic-range quantisation of the weights to 8 bits
             (about 4 times smaller, slightly different outputs).
+        half_precision: Store the weights as float16 (half the size); the
+            interpreter turns them back into float32 once, at load time, and
+            computes in float32. For weights rounded to float16 beforehand
+            (:func:`round_to_half_precision`, as the shipped models are)
+            nothing changes but the size.
 
     Returns:
         The ``.tflite`` file's bytes.
     """
+    if optimize and half_precision:
+        raise ValueError("choose optimize (8-bit weights) or half_precision (float16 weights), not both")
     converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model_dir))
-    if optimize:
+    if optimize or half_precision:
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if half_precision:
+        converter.target_spec.supported_types = [tf.float16]
     with captured_stderr():  # the converter logs its MLIR passes to stderr
         return converter.convert()
 
 
-class TFLiteRunner:
-    """Run a ``.tflite`` model on numpy arrays, one batch at a time.
+@dataclasses.dataclass(frozen=True)
+class ProgramRun:
+    """What one run of a program cost: wall seconds, peak memory, and what it printed.
 
-    Uses the LiteRT interpreter (``ai_edge_litert``) when installed, else
-    TensorFlow's own ``tf.lite.Interpreter`` (deprecated in favour of LiteRT,
-    but still shipped with TensorFlow; its deprecation warning is silenced).
-
-    Args:
-        content: The flat buffer, e.g. from :func:`export_tflite`.
-        batch_size: Largest batch given to the interpreter at once; bigger
-            inputs are run in chunks (a decoder's activations for 10,000
-            digits would take gigabytes).
-
-    Example:
-        >>> run = TFLiteRunner(export_tflite(path))  # doctest: +SKIP
-        >>> images = run(latents)                     # doctest: +SKIP
+    Attributes:
+        seconds: Wall time from start to exit.
+        peak_mb: The process's maximum resident set in MB (NaN where the
+            platform does not report it, e.g. Windows).
+        returncode: Exit status.
+        stdout, stderr: What it printed.
     """
 
-    def __init__(self, content: bytes, *, batch_size: int = 256):
-        if not isinstance(content, (bytes, bytearray)) or len(content) < 8:
-            raise ValueError("content must be the bytes of a .tflite file")
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int. Received: batch_size={batch_size!r}")
-        self.batch_size = batch_size
+    seconds: float
+    peak_mb: float
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+_LAUNCHER = """
+import json, resource, subprocess, sys, time
+start = time.perf_counter()
+code = subprocess.run(sys.argv[2:]).returncode
+seconds = time.perf_counter() - start
+with open(sys.argv[1], "w") as f:
+    json.dump([code, seconds, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss], f)
+"""
+"""Runs the program and reports its peak memory. A small, freshly started process forks it: a child of
+the notebook's own (large) process would count the parent's pages, copied at the fork, as its own."""
+
+
+def run_program(argv, *, cwd=None) -> ProgramRun:
+    """Run a program to completion in a fresh process; measure its wall time and peak memory.
+
+    A deployed receiver is a program, and what a user waits for is its
+    start-up as much as its work: this times the whole process and reports
+    its maximum resident set (Linux and macOS; NaN elsewhere).
+
+    Args:
+        argv: The program and its arguments.
+        cwd: Its working directory.
+
+    Returns:
+        A :class:`ProgramRun`.
+
+    Example:
+        >>> import sys
+        >>> run = run_program([sys.executable, "-c", "print(6 * 7)"])
+        >>> run.returncode, run.stdout.strip(), 0 < run.peak_mb < 1000
+        (0, '42', True)
+    """
+    import json
+    import subprocess
+    import sys
+    import tempfile
+
+    argv = [str(a) for a in argv]
+    with tempfile.TemporaryDirectory() as scratch:
+        report = Path(scratch) / "usage.json"
         try:
-            from ai_edge_litert.interpreter import Interpreter
+            import resource  # noqa: F401 (Unix only)
 
-            self.runtime = "LiteRT (ai_edge_litert)"
+            command = [sys.executable, "-c", _LAUNCHER, str(report), *argv]
         except ImportError:
-            Interpreter = tf.lite.Interpreter
-            self.runtime = "tf.lite.Interpreter"
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            self.interpreter = Interpreter(model_content=bytes(content))
-        self._input = self.interpreter.get_input_details()[0]
-        self._output = self.interpreter.get_output_details()[0]
-        self._batch = None
-        self._quiet_first_call = True
-
-    def __call__(self, inputs) -> np.ndarray:
-        if self._quiet_first_call:  # the first run prints "INFO: Created TensorFlow Lite XNNPACK delegate"
-            self._quiet_first_call = False
-            with captured_stderr():
-                return self._run(inputs)
-        return self._run(inputs)
-
-    def _run(self, inputs) -> np.ndarray:
-        inputs = np.asarray(inputs, dtype=np.float32)
-        if len(inputs) > self.batch_size:
-            return np.concatenate([self._run(inputs[i : i + self.batch_size])
-                                   for i in range(0, len(inputs), self.batch_size)])  # fmt: skip
-        if self._batch != len(inputs):
-            self.interpreter.resize_tensor_input(self._input["index"], list(inputs.shape))
-            self.interpreter.allocate_tensors()
-            self._batch = len(inputs)
-        self.interpreter.set_tensor(self._input["index"], inputs)
-        self.interpreter.invoke()
-        return self.interpreter.get_tensor(self._output["index"]).copy()
+            command = argv
+        start = time.perf_counter()
+        done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, errors="replace")
+        seconds, returncode, peak_mb = time.perf_counter() - start, done.returncode, float("nan")
+        if report.is_file():
+            returncode, seconds, peak = json.loads(report.read_text())
+            peak_mb = peak / (2**20 if sys.platform == "darwin" else 2**10)  # bytes on macOS, kB on Linux
+    return ProgramRun(seconds, peak_mb, returncode, done.stdout, done.stderr)
 
 
 def seconds_per_call(function, inputs, *, repeats: int = 50, warmup: int = 3) -> float:

@@ -187,6 +187,84 @@ def model_path(model, *, directory: Path = PRETRAINED_DIR) -> Path:
     return path
 
 
+def _checked_bytes(path: Path, expected: str) -> bytes:
+    """The file's bytes, after checking them against the manifest's sha256."""
+    if not path.is_file():
+        raise PretrainedModelError(f"{path}: pretrained model file not found")
+    content = path.read_bytes()
+    digest = hashlib.sha256(content).hexdigest()
+    if digest != expected:
+        raise PretrainedModelError(
+            f"{path}: sha256 {digest[:16]}... does not match the manifest ({expected[:16]}...); "
+            "the file is corrupted or was replaced"
+        )
+    return content
+
+
+LITERT_PARTS = ("encoder", "decoder")
+
+
+def has_litert(model, *, directory: Path = PRETRAINED_DIR) -> bool:
+    """True when the manifest lists LiteRT (``.tflite``) exports of this shipped model's encoder and decoder.
+
+    Example:
+        >>> from cae_lib.pretrained import default_model, has_litert
+        >>> has_litert(default_model())
+        True
+    """
+    exports = model_info(model, directory=directory).get("litert") or {}
+    return all(part in exports for part in LITERT_PARTS)
+
+
+def load_litert(model=None, *, directory: Path = PRETRAINED_DIR, parts=LITERT_PARTS):
+    """Load a shipped model's LiteRT exports, its prior's numbers and its id: no TensorFlow where LiteRT is installed.
+
+    Every file is checked against the manifest's sha256: the ``.tflite``
+    networks and the ``.keras`` file the prior's ``loc``/``scale``/``rotation``
+    are read from (with h5py, :func:`cae_lib.codec.model_file.prior_arrays`).
+    The model id comes from the manifest, which the ``.keras`` file's hash
+    vouches for.
+
+    Args:
+        model: A shipped model's name or latent size (default: :func:`default_model`).
+        directory: Where the models and manifest live.
+        parts: ``("encoder", "decoder")``, or one of them for a sender or a receiver.
+
+    Returns:
+        A :class:`cae_lib.codec.lite.LiteModel`, accepted by ``codec.compress``,
+        ``codec.decompress`` and ``codec.measure``.
+
+    Raises:
+        PretrainedModelError: Unknown model, no LiteRT export, or a file that
+            is missing or differs from the manifest.
+
+    Example:
+        >>> from cae_lib.pretrained import load_litert
+        >>> load_litert().runtime
+        'LiteRT (ai_edge_litert)'
+    """
+    from .codec import model_file
+    from .codec.lite import LiteModel, NumpyPrior
+
+    name = resolve(default_model(directory) if model is None else model, directory)
+    entry = model_info(name, directory=directory)
+    if not has_litert(name, directory=directory):
+        raise PretrainedModelError(f"{name} has no LiteRT export; load it with load_pretrained")
+    unknown = set(parts) - set(LITERT_PARTS)
+    if unknown or not parts:
+        raise ValueError(f"parts must name 'encoder' and/or 'decoder'. Received: parts={parts!r}")
+    directory = Path(directory)
+    keras_file = directory / entry["file"]
+    _checked_bytes(keras_file, entry["sha256"])
+    arrays = model_file.prior_arrays(keras_file)
+    if arrays is None:
+        raise PretrainedModelError(f"{keras_file}: no latent prior found in the model file")
+    networks = {part: _checked_bytes(directory / entry["litert"][part]["file"], entry["litert"][part]["sha256"])
+                for part in parts}  # fmt: skip
+    return LiteModel(model_id=bytes.fromhex(entry["model_id"]), prior=NumpyPrior.from_arrays(arrays),
+                     name=f"pretrained {name} (LiteRT)", **networks)  # fmt: skip
+
+
 @lru_cache(maxsize=32)
 def _verified_model(name: str, directory: Path):
     """The shipped model as loaded once from its checked file; never handed to callers."""
@@ -194,13 +272,7 @@ def _verified_model(name: str, directory: Path):
     from .layers import LatentPrior  # noqa: F401 (registered for loading)
 
     path = model_path(name, directory=directory)
-    expected = model_info(name, directory=directory)["sha256"]
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    if digest != expected:
-        raise PretrainedModelError(
-            f"{path}: sha256 {digest[:16]}... does not match the manifest ({expected[:16]}...); "
-            "the file is corrupted or was replaced"
-        )
+    _checked_bytes(path, model_info(name, directory=directory)["sha256"])
     return keras.saving.load_model(path, compile=False)
 
 

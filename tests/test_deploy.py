@@ -33,6 +33,22 @@ def test_saved_model_and_tflite_decode_like_keras(codec_model, latents, tmp_path
     small = deploy.export_tflite(directory, optimize=True)
     assert len(small) < len(flat)
     np.testing.assert_allclose(deploy.TFLiteRunner(small)(latents), expected, atol=0.1)
+    with pytest.raises(ValueError, match="not both"):
+        deploy.export_tflite(directory, optimize=True, half_precision=True)
+
+
+def test_half_precision_tflite_is_exact_for_float16_weights(codec_model, latents, tmp_path):
+    import keras
+
+    decoder = keras.models.clone_model(models.decoder_of(codec_model))
+    decoder.set_weights(models.decoder_of(codec_model).get_weights())
+    deploy.round_to_half_precision(decoder)  # as the shipped models are
+    expected = np.asarray(decoder(latents))
+    directory = deploy.export_saved_model(decoder, tmp_path / "decoder16")
+    full, half = deploy.export_tflite(directory), deploy.export_tflite(directory, half_precision=True)
+    weights = sum(w.size for w in decoder.get_weights())
+    assert len(full) - len(half) > 0.75 * 2 * weights  # 2 bytes a weight, less a Dequantize op per tensor
+    np.testing.assert_allclose(deploy.TFLiteRunner(half)(latents), expected, atol=1e-5)
 
 
 def test_keras_halves_round_trip_through_files(codec_model, tmp_path):
@@ -118,3 +134,16 @@ def test_errors_and_timing(tmp_path):
     assert len(calls) == 7 and seconds >= 0
     with pytest.raises(ValueError, match="Received: repeats=0"):
         deploy.seconds_per_call(calls.append, 1, repeats=0)
+
+
+def test_run_program_measures_the_child_not_the_parent(tmp_path):
+    import sys
+
+    tiny = deploy.run_program([sys.executable, "-c", "print('hi')"], cwd=tmp_path)
+    big = deploy.run_program([sys.executable, "-c", "b = bytearray(300 * 2**20); b[::4096] = b'x' * len(b[::4096])"])
+    failing = deploy.run_program([sys.executable, "-c", "import sys; sys.exit('no')"])
+    assert (tiny.returncode, tiny.stdout.strip(), big.returncode) == (0, "hi", 0)
+    if sys.platform.startswith("linux"):
+        # This test process holds TensorFlow (hundreds of MB): a forked child must not count it.
+        assert tiny.peak_mb < 100 and big.peak_mb > 300
+    assert failing.returncode == 1 and "no" in failing.stderr and tiny.seconds > 0

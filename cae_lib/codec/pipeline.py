@@ -22,30 +22,51 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import data as _data
-from ..training import predict_in_batches
 from . import container, entropy
-from .assembly import checked_part, model_id, prior_of
 from .container import DEFAULT_MAX_IMAGES, DEFAULT_STEP, CodecError, ModelMismatchError
+from .lite import LiteModel
+
+
+def _prior(model):
+    """The model's prior: a :class:`~cae_lib.layers.LatentPrior`, or a LiteModel's NumPy one."""
+    if isinstance(model, LiteModel):
+        return model.prior
+    from .assembly import prior_of  # Keras models only: TensorFlow is imported here, not before
+
+    return prior_of(model)
+
+
+def _model_id(model) -> bytes:
+    if isinstance(model, LiteModel):
+        return model.model_id
+    from .assembly import model_id
+
+    return model_id(model)
 
 
 def latents_to_symbols(latents, model, step: float) -> np.ndarray:
     """Decorrelate latents with the model's prior and quantise them: int32 symbols ``(n, latent_dim)``."""
-    return entropy.quantise(prior_of(model).to_coordinates(latents), step)
+    return entropy.quantise(_prior(model).to_coordinates(latents), step)
 
 
 def symbols_to_latents(symbols, model, step: float) -> np.ndarray:
     """Inverse of :func:`latents_to_symbols` up to the quantisation error: float32 latents."""
-    return prior_of(model).from_coordinates(entropy.dequantise(symbols, step)).astype(np.float32)
+    return _prior(model).from_coordinates(entropy.dequantise(symbols, step)).astype(np.float32)
 
 
 def symbol_bits(symbols, model, step: float) -> float:
     """Ideal code length in bits of ``symbols`` under the model's prior (see :func:`entropy.ideal_bits`)."""
-    scale = prior_of(model).scale_values
+    scale = _prior(model).scale_values
     return entropy.ideal_bits(symbols, np.zeros_like(scale), scale, step)
 
 
 def encode_latents(images, model, *, batch_size: int = 1000) -> np.ndarray:
     """Run the model's encoder: digits in (uint8 or float in [0, 1]), float latents ``(n, latent_dim)`` out."""
+    if isinstance(model, LiteModel):
+        return model.encode_latents(images)
+    from ..training import predict_in_batches
+    from .assembly import checked_part
+
     _, encoder = checked_part(model, "encoder")
     x = _data.to_float(images)
     if len(x) == 0:
@@ -55,6 +76,11 @@ def encode_latents(images, model, *, batch_size: int = 1000) -> np.ndarray:
 
 def decode_latents(latents, model, *, batch_size: int = 1000) -> np.ndarray:
     """Run the model's decoder: latents in, uint8 digits ``(n, 28, 28)`` out (converted batch by batch)."""
+    if isinstance(model, LiteModel):
+        return model.decode_latents(latents)
+    from ..training import predict_in_batches
+    from .assembly import checked_part
+
     _, decoder = checked_part(model, "decoder")
     latents = np.asarray(latents, dtype=np.float32)
     if len(latents) == 0:
@@ -70,8 +96,8 @@ def _symbols(images, model, step: float) -> np.ndarray:
 
 
 def _file(symbols, model, step: float) -> bytes:
-    payload = entropy.encode_symbols(symbols, prior_of(model).scale_values, step)
-    return container.pack(model_id(model), count=len(symbols), step=step, payload=payload)
+    payload = entropy.encode_symbols(symbols, _prior(model).scale_values, step)
+    return container.pack(_model_id(model), count=len(symbols), step=step, payload=payload)
 
 
 def compress(images, model, *, step: float = DEFAULT_STEP) -> bytes:
@@ -113,7 +139,7 @@ def decompress_latents(data: bytes, model, *, max_images: int | None = DEFAULT_M
     """
     header = container.read_header(data, max_images=max_images)
     # A file stores a prefix of the model's id (3 bytes in format version 2): compare as much as it holds.
-    expected = model_id(model)[: len(header.model_id)]
+    expected = _model_id(model)[: len(header.model_id)]
     if header.model_id != expected:
         raise ModelMismatchError(
             f"this file needs model {header.model_id.hex()} but the given model is {expected.hex()}; "
@@ -121,7 +147,7 @@ def decompress_latents(data: bytes, model, *, max_images: int | None = DEFAULT_M
         )
     if (header.height, header.width) != (_data.IMAGE_SIZE, _data.IMAGE_SIZE):
         raise CodecError(f"images of {header.height}x{header.width} do not fit this 28x28 model")
-    scale = prior_of(model).scale_values
+    scale = _prior(model).scale_values
     symbols = entropy.decode_symbols(container.payload_of(data, header), scale, header.step, header.count)
     return header, symbols_to_latents(symbols, model, header.step)
 
