@@ -6,7 +6,10 @@ TensorFlow with file descriptor 2 captured: TensorFlow's C++ start-up lines
 ("oneDNN custom operations are on", CUDA probing) go to stderr before that
 variable takes effect and would show up as a red block under the first cell
 of every lesson. A successful import drops them; a failed import shows them
-on stderr, above an ImportError that says how to install TensorFlow.
+on stderr, above an ImportError that says how to install TensorFlow: it is
+not a dependency of ``cae-lib`` itself but of its ``cpu`` and ``gpu``
+extras, so that installing the course keeps a TensorFlow that is already
+there (Colab, a machine with a GPU build).
 
 Modules that only handle bytes (:mod:`cae_lib.codec.container`,
 :mod:`cae_lib.codec.entropy`, :mod:`cae_lib.config`, :mod:`cae_lib.data`)
@@ -15,41 +18,27 @@ never import this one, so ``cae info`` starts without TensorFlow.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import sys
-import tempfile
+
+from ._stderr import captured_stderr
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-@contextlib.contextmanager
-def captured_stderr():
-    """Point file descriptor 2 at a temporary file meanwhile; yields a function returning what was written.
-
-    C++ libraries write to the descriptor directly, past ``sys.stderr``.
-    Without a real descriptor 2 (some embedded interpreters) nothing is
-    captured and the function returns an empty string.
-    """
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):
-        yield lambda: ""
-        return
-    with tempfile.TemporaryFile(mode="w+b") as sink:
-        try:
-            os.dup2(sink.fileno(), 2)
-
-            def text() -> str:
-                sink.seek(0)
-                return sink.read().decode("utf-8", "replace")
-
-            yield text
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
+def _install_advice(failure: ImportError) -> str:
+    """How to fix a failed import: install TensorFlow where there is none, repair the one that is there."""
+    if getattr(failure, "name", None) in ("tensorflow", "keras"):
+        return (
+            'TensorFlow is not a dependency of cae-lib itself: install it with pip install "cae-lib[cpu]" '
+            '(or "cae-lib[gpu]" for an NVIDIA GPU), or from a clone of the course with pip install -e ".[cpu]".'
+        )
+    return (
+        "TensorFlow is installed but does not import: repair that installation (its own error is above) "
+        'rather than installing a second one beside it; on a bare machine pip install "cae-lib[cpu]" '
+        'or "cae-lib[gpu]" (pip install -e ".[cpu]" from a clone) brings a working one.'
+    )
 
 
 def _import():
@@ -70,7 +59,7 @@ def _import():
         print(chatter, file=sys.stderr, end="" if chatter.endswith("\n") else "\n")
     raise ImportError(
         f"cae_lib needs TensorFlow >= 2.16 with Keras 3, which failed to import ({failure}). "
-        'Install the course with pip install -e ".[course]" or pip install tensorflow keras.'
+        + _install_advice(failure)
     ) from failure
 
 

@@ -2,6 +2,8 @@
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -21,9 +23,15 @@ def _normalise(requirement: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower() + re.sub(r"\s+", "", rest).replace('"', "'")
 
 
+def _project() -> dict:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+
+
 def test_environment_yml_matches_pyproject():
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    wanted = project["dependencies"] + project["optional-dependencies"]["course"]
+    """Binder gets the dependencies, the "cpu" extra (TensorFlow) and the "course" extra (JupyterLab & co.)."""
+    project = _project()
+    extras = project["optional-dependencies"]
+    wanted = project["dependencies"] + extras["cpu"] + extras["course"]
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     pip_sections = [d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d]
     assert len(pip_sections) == 1, "environment.yml needs exactly one pip section"
@@ -35,6 +43,33 @@ def test_environment_yml_matches_pyproject():
 def test_binder_installs_cae_lib():
     post_build = (ROOT / "postBuild").read_text()
     assert "set -e" in post_build and re.search(r"pip install .*-e \.", post_build)
+
+
+TENSORFLOW = re.compile(r"^\s*(tensorflow|tensorflow[-_]cpu|tensorflow[-_]intel|tf[-_]nightly)\b", re.I)
+
+
+def test_tensorflow_comes_only_from_the_cpu_and_gpu_extras():
+    """A plain install keeps the TensorFlow a machine has (Colab, a GPU build); the extras bring one.
+
+    tests/test_install.py asks pip what each case would install.
+    """
+    project = _project()
+    extras = project["optional-dependencies"]
+    assert not [r for r in project["dependencies"] if TENSORFLOW.match(r)], project["dependencies"]
+    assert not [r for name in ("course", "test") for r in extras[name] if TENSORFLOW.match(r)]
+    cpu = {_normalise(r) for r in extras["cpu"]}
+    assert cpu == {
+        "tensorflow-cpu>=2.16;sys_platform=='linux'andplatform_machine=='x86_64'",
+        "tensorflow>=2.16;sys_platform!='linux'orplatform_machine!='x86_64'",
+    }
+    assert [_normalise(r) for r in extras["gpu"]] == ["tensorflow[and-cuda]>=2.16"]
+
+
+def test_make_setup_and_ci_install_the_cpu_extra():
+    makefile = (ROOT / "Makefile").read_text()
+    installs = re.findall(r"pip install [^\n]*-e \"\.\[([^\]]*)\]\"", makefile)
+    assert installs and all("cpu" in extras.split(",") for extras in installs), installs
+    assert "make setup" in (ROOT / ".ci" / "run").read_text()
 
 
 def test_there_are_numbered_notebooks():
@@ -79,3 +114,143 @@ def test_each_notebook_states_the_same_time_as_the_readme(path):
     row = re.search(rf"^\| {path.name[:2]} \| \[.*\]\(notebooks/{re.escape(path.name)}\) \|.*\| (\d+) min \|$",
                     (ROOT / "README.md").read_text(), re.M)  # fmt: skip
     assert row and int(row.group(1)) == total, f"README.md states another time for {path.name}"
+
+
+# --------------------------------------------------------------------------- badges and the Colab install step
+
+BINDER = re.compile(r"https://mybinder\.org/v2/gh/([^/]+)/([^/]+)/HEAD\?urlpath=lab/tree/(notebooks/[^)\s]+)$")
+COLAB = re.compile(r"https://colab\.research\.google\.com/github/([^/]+)/([^/]+)/blob/main/(notebooks/[^)\s]+)$")
+LINK = re.compile(r"\]\((https://(?:mybinder\.org|colab\.research\.google\.com)/[^)\s]*)\)")
+LOGOS = {"https://mybinder.org/badge_logo.svg", "https://colab.research.google.com/assets/colab-badge.svg"}
+
+
+def _repository() -> tuple[str, str]:
+    """(owner, name) of ``[project.urls] Repository``, the one place the course's address is written."""
+    url = _project()["urls"]["Repository"]
+    match = re.fullmatch(r"https://github\.com/([^/]+)/([^/]+)", url)
+    assert match, f"[project.urls] Repository must be https://github.com/OWNER/REPO, not {url!r}"
+    return match.group(1), match.group(2)
+
+
+def _targets(text: str) -> list[str]:
+    """The notebooks that the Binder and Colab links in ``text`` open, each checked against the configured repository."""
+    targets = []
+    for url in LINK.findall(text):
+        if url in LOGOS:
+            continue
+        match = BINDER.match(url) or COLAB.match(url)
+        assert match, f"not a Binder or Colab notebook link of the expected form: {url}"
+        assert match.group(1, 2) == _repository(), f"{url} does not point at {_project()['urls']['Repository']}"
+        assert (ROOT / match.group(3)).is_file(), f"{url} opens {match.group(3)}, which does not exist"
+        targets.append(match.group(3))
+    return targets
+
+
+def _cells(notebook: Path) -> list:
+    return json.loads(notebook.read_text())["cells"]
+
+
+def test_every_badge_in_the_notebooks_and_the_readme_opens_an_existing_notebook_of_the_course():
+    found = _targets((ROOT / "README.md").read_text())
+    for notebook in NOTEBOOKS:
+        found += _targets("\n".join("".join(cell["source"]) for cell in _cells(notebook)))
+    assert found
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_each_notebook_opens_with_its_title_then_its_two_badges(notebook):
+    lines = "".join(_cells(notebook)[0]["source"]).splitlines()
+    assert lines[0].startswith(f"# {notebook.name[:2]} "), lines[0]
+    badges = lines[2] if len(lines) > 2 else ""
+    assert "mybinder.org" in badges and "colab.research.google.com" in badges, f"{notebook.name}: line 3 is {badges!r}"
+    assert _targets(badges) == [f"notebooks/{notebook.name}"] * 2
+
+
+def test_the_readme_has_both_badges_for_every_notebook():
+    readme = (ROOT / "README.md").read_text()
+    for notebook in NOTEBOOKS:
+        row = re.search(rf"^\| {notebook.name[:2]} \| \[[^\]]*\]\(notebooks/{re.escape(notebook.name)}\) \| (.*?) \|", readme, re.M)
+        assert row, f"README.md: no row for {notebook.name} in the notebook table"
+        assert _targets(row.group(1)) == [f"notebooks/{notebook.name}"] * 2, row.group(1)
+    top = readme.partition("\n## ")[0]
+    assert _targets(top) == [f"notebooks/{NOTEBOOKS[0].name}"] * 2
+
+
+def _setup_code(notebook: Path) -> str:
+    cells = _cells(notebook)
+    heading = next(i for i, c in enumerate(cells) if c["cell_type"] == "markdown" and "".join(c["source"]).startswith("## Setup"))
+    return "".join(next(c for c in cells[heading + 1 :] if c["cell_type"] == "code")["source"])
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_each_setup_cell_starts_by_installing_the_course_where_it_is_missing(notebook):
+    """On Colab the course is installed from the configured repository, without an extra: Colab's TensorFlow stays."""
+    owner, name = _repository()
+    lines = _setup_code(notebook).splitlines()
+    assert lines[:4] == [
+        "import importlib.util",
+        "",
+        'if not importlib.util.find_spec("cae_lib"):  # on Colab: install the course (TensorFlow stays as it is)',
+        f'    %pip install -q "cae-lib @ git+https://github.com/{owner}/{name}"',
+    ], lines[:4]
+
+
+def test_the_badges_script_finds_nothing_stale():
+    """``python scripts/badges.py`` has been run since the last change of [project.urls] or of the notebooks' badges."""
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "badges.py"), "--check"],
+                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_nothing_pins_tensorflow_to_the_cpu():
+    """The notebooks use a GPU when TensorFlow sees one: no code hides it."""
+    pinning = re.compile(r"CUDA_VISIBLE_DEVICES|set_visible_devices|tf\.device\(")
+    sources = [*NOTEBOOKS, *sorted((ROOT / "cae_lib").rglob("*.py"))]
+    found = [str(p.relative_to(ROOT)) for p in sources if pinning.search(p.read_text(encoding="utf-8"))]
+    assert not found, f"these files choose TensorFlow's devices: {found}"
+
+
+def test_a_fork_repoints_every_badge_and_install_url_by_editing_one_line(tmp_path):
+    """What README.md tells a fork to do: edit [project.urls], run scripts/badges.py; a second run changes nothing."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("badges", ROOT / "scripts" / "badges.py")
+    badges = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(badges)
+    for name in ("README.md", "docs/teaching.md", *(f"notebooks/{p.name}" for p in NOTEBOOKS)):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes((ROOT / name).read_bytes())
+    old = _project()["urls"]["Repository"]
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert pyproject.count(f'Repository = "{old}"') == 1
+    (tmp_path / "pyproject.toml").write_text(pyproject.replace(old, "https://github.com/a-teacher/cae-class"))
+
+    changes = badges.stale_files(tmp_path)
+    assert set(changes) == {tmp_path / "README.md", tmp_path / "docs/teaching.md",
+                            *(tmp_path / "notebooks" / p.name for p in NOTEBOOKS)}  # fmt: skip
+    for path, text in changes.items():
+        path.write_text(text, encoding="utf-8")
+        assert old.removeprefix("https://github.com/") not in text, f"{path.name} still points at {old}"
+        assert "a-teacher/cae-class" in text
+    assert badges.stale_files(tmp_path) == {}
+    for path in changes:  # the notebooks stay valid, with the same cells and ids
+        if path.suffix == ".ipynb":
+            ids = [c.get("id") for c in json.loads(path.read_text())["cells"]]
+            assert ids == [c.get("id") for c in _cells(ROOT / "notebooks" / path.name)]
+
+
+def test_the_teaching_notes_state_each_notebooks_time_and_the_total():
+    """docs/teaching.md repeats the notebooks' Time lines (per notebook and in total): they must agree."""
+    teaching = (ROOT / "docs" / "teaching.md").read_text()
+    study_total = running_total = 0
+    for path in NOTEBOOKS:
+        intro = "".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"][:3])
+        total, study, running = map(int, TIME.search(intro).groups())
+        study_total, running_total = study_total + study, running_total + running
+        heading = rf"^### {path.name[:2]} · .* \({total} min: {study} study, {running} running\)$"
+        assert re.search(heading, teaching, re.M), f"docs/teaching.md: heading of {path.name} should say {total} min"
+        row = rf"^\| {path.name[:2]} [a-z ]+ \| {total} min \| {study} \| {running} \|"
+        assert re.search(row, teaching, re.M), f"docs/teaching.md: timings row of {path.name} should say {total} min"
+    hours, minutes = divmod(study_total, 60)
+    stated = f"({hours} h {minutes} min of study and exercises, {running_total} min of running in full mode)"
+    assert stated in " ".join(teaching.split()), f"docs/teaching.md should state the total as {stated!r}"
