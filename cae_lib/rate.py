@@ -265,6 +265,8 @@ def train_rate_autoencoder(model: RateDistortionAutoencoder, x_train, **kwargs):
 
     Adam with a cosine-decayed learning rate, seeded batches, quick mode
     honoured; the loss is the model's own ``distortion + lmbda * bits``.
+    Progress as there: ``verbose="auto"`` shows Keras' bar, or one line per
+    epoch under ``CAE_PROGRESS=epoch``; an explicit ``verbose`` is kept.
 
     Returns:
         The ``keras.callbacks.History``; its ``history`` has ``loss``,

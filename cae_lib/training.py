@@ -1,13 +1,84 @@
-"""One way to train the course's autoencoders: seeded, with a progress bar, quick-mode aware."""
+"""One way to train the course's autoencoders: seeded, with a progress bar, quick-mode aware.
+
+``CAE_PROGRESS``
+    How a training run with ``verbose="auto"`` (the default) reports its
+    progress. Unset (or ``bar``): Keras' live progress bar, for JupyterLab
+    and a terminal. ``epoch``: one line per epoch, for runs that no live
+    front end watches (``scripts/build_site.py`` sets it), where the bar
+    would write a line of text per update into the notebook. An explicit
+    ``verbose`` (0, 1 or 2) is always passed to Keras as it is.
+"""
 
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
 
 from . import config, data
 from ._tf import keras
+
+PROGRESS_ENV = "CAE_PROGRESS"
+PROGRESS_MODES = ("bar", "epoch")
+
+
+def progress_mode() -> str:
+    """``"bar"`` (Keras' live progress bar) or ``"epoch"`` (one line per epoch), from ``CAE_PROGRESS``.
+
+    Raises:
+        ValueError: If the variable holds something else.
+
+    Example:
+        >>> progress_mode() in PROGRESS_MODES
+        True
+    """
+    raw = os.environ.get(PROGRESS_ENV, "").strip().lower()
+    if raw in ("", "bar"):
+        return "bar"
+    if raw == "epoch":
+        return "epoch"
+    raise ValueError(f"{PROGRESS_ENV} must be 'bar' or 'epoch'. Received: {PROGRESS_ENV}={raw!r}")
+
+
+class EpochLines(keras.callbacks.Callback):
+    """Print one line at the end of each epoch: its number, its seconds and the logged metrics.
+
+    What training shows under ``CAE_PROGRESS=epoch`` instead of the progress bar, e.g.
+    ``Epoch 3/20 - 12s - loss: 0.0912 - val_loss: 0.0934``.
+    """
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        seconds = time.perf_counter() - getattr(self, "_start", time.perf_counter())
+        values = " - ".join(f"{name}: {_number(value)}" for name, value in (logs or {}).items())
+        epochs = self.params.get("epochs", "?")
+        print(f"Epoch {epoch + 1}/{epochs} - {seconds:.0f}s" + (f" - {values}" if values else ""), flush=True)
+
+
+def _number(value) -> str:
+    try:
+        return f"{float(value):.4f}"
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def fit_progress(verbose, callbacks=None):
+    """The ``verbose`` and ``callbacks`` to pass to ``fit``, following ``CAE_PROGRESS``.
+
+    ``verbose="auto"`` under ``CAE_PROGRESS=epoch`` becomes ``verbose=0``
+    plus an :class:`EpochLines` callback (one line per epoch); anything else
+    is returned unchanged.
+
+    Example:
+        >>> fit_progress(2, None)
+        (2, None)
+    """
+    if verbose == "auto" and progress_mode() == "epoch":
+        return 0, [*(callbacks or []), EpochLines()]
+    return verbose, callbacks
 
 
 def set_seed(seed: int) -> None:
@@ -143,7 +214,8 @@ def train_autoencoder(
             inputs during training (0: a plain autoencoder).
         seed: Random seed for initialisation and shuffling.
         quick: Force quick (True) or full (False) mode; None reads ``CAE_QUICK``.
-        verbose: Passed to ``model.fit`` ("auto" shows a progress bar).
+        verbose: Passed to ``model.fit``: "auto" shows a progress bar, or one
+            line per epoch under ``CAE_PROGRESS=epoch`` (:func:`fit_progress`).
         callbacks: Extra Keras callbacks.
 
     Returns:
@@ -182,6 +254,7 @@ def train_autoencoder(
         if x_val is None
         else ArrayBatches(x_val, batch_size=1000, shuffle=False, transform=val_transform)
     )
+    verbose, callbacks = fit_progress(verbose, callbacks)
     start = time.perf_counter()
     history = fit_model.fit(
         ArrayBatches(x_train, batch_size=batch_size, seed=seed, transform=transform),
@@ -255,7 +328,8 @@ def train_digit_classifier(model: keras.Model, x_train, y_train, *, epochs: int 
     batches = ArrayBatches(
         x_train[:n], np.asarray(y_train)[:n], batch_size=128, seed=seed, transform=transform
     )
-    return model.fit(batches, epochs=budget.epochs, verbose=verbose)
+    verbose, callbacks = fit_progress(verbose)
+    return model.fit(batches, epochs=budget.epochs, verbose=verbose, callbacks=callbacks)
 
 
 def accuracy(classifier: keras.Model, images, labels, *, batch_size: int = 1000) -> float:

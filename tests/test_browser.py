@@ -1,4 +1,4 @@
-"""Notebook 07 in a real browser: JupyterLab on localhost, headless Chromium driven by Playwright.
+"""Notebook 07 in a real browser (JupyterLab on localhost), and the course site; headless Chromium via Playwright.
 
 Runs every cell and fails if any cell shows an error output; moves the
 latent-size slider with the keyboard and checks that the rendered PSNR text and
@@ -7,11 +7,19 @@ file size the page shows against ``cae_lib.codec`` and ``cae_lib.metrics`` run
 here on the same digits. A screenshot goes to ``test-output/explorer.png``
 (git-ignored).
 
+The course site (``make site``, which ``make test`` runs first): opens
+``site/index.html`` from file://, checks the nine notebooks are listed in
+order, opens notebook 05 from it, follows its navigation, then loads every
+page and checks that its images decoded (naturalWidth > 0), that no cell shows
+a traceback and that nothing was requested outside the site (it must read
+offline). Screenshot: ``test-output/site-05.png``. Under
+``CAE_REQUIRE_BROWSER=1`` a missing site is a failure, like a missing browser.
+
 Needs Debian's ``chromium`` (or ``CAE_CHROMIUM=/path/to/chrome``) and the
 ``playwright`` Python package (in the ``test`` extra: ``pip install -e ".[test]"``);
 no browser is downloaded. Without them the test is skipped, unless
 ``CAE_REQUIRE_BROWSER=1`` (set by ``.ci/run``), where a missing browser is a
-failure. It needs the MNIST data folder too (the ``mnist`` fixture of conftest.py).
+failure. The explorer test needs the MNIST data folder too (the ``mnist`` fixture of conftest.py).
 """
 
 from __future__ import annotations
@@ -271,3 +279,94 @@ def test_explorer_in_jupyterlab_with_headless_chromium(mnist, jupyter_lab):
         finally:
             browser.close()
     assert SCREENSHOT.stat().st_size > 10_000
+
+
+# --------------------------------------------------------------------------- the course as a web site
+
+SITE = ROOT / "site"
+SITE_SCREENSHOT = ROOT / "test-output" / "site-05.png"
+
+# Error outputs on a page built by nbconvert: an exception's traceback is rendered as stderr text.
+_SITE_ERRORS = """() => [...document.querySelectorAll('.jp-OutputArea-output')].map(o => o.textContent)
+    .filter(t => /Traceback \\(most recent call last\\)|^\\s*-{20,}\\s*\\n\\s*[\\w.]+(Error|Exception)\\b/m.test(t)
+                 || t.includes('Error displaying widget'))
+    .map(t => t.replace(/\\s+/g, ' ').trim().slice(0, 500))"""
+
+# Every <img> on the page once loaded: how many, and those that did not decode (naturalWidth 0).
+_IMAGES = """() => { const images = [...document.images];
+    return {count: images.length, broken: images.filter(i => !i.complete || i.naturalWidth === 0)
+        .map(i => (i.alt || '') + ' ' + i.src.slice(0, 60))}; }"""
+
+
+def _check_site_page(page, name: str, min_images: int) -> None:
+    page.wait_for_function("() => [...document.images].every(i => i.complete)", timeout=60_000)
+    images = page.evaluate(_IMAGES)
+    assert images["count"] >= min_images, f"{name}: {images['count']} images, expected at least {min_images}"
+    assert not images["broken"], f"{name}: images that did not render: {images['broken']}"
+    errors = page.evaluate(_SITE_ERRORS)
+    assert not errors, f"{name} shows an error output:\n" + "\n".join(errors)
+
+
+def test_course_site_in_headless_chromium():
+    """site/ (make site): the index lists the nine notebooks in order; every page shows its images, no traceback.
+
+    Notebook 05 is opened from the index and its navigation followed; every other page is loaded too. Only
+    file: and data: addresses may be requested: the site must be readable offline.
+    """
+    chromium = _chromium()
+    if chromium is None:
+        _require("no chromium executable (apt-get install chromium, or set CAE_CHROMIUM)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _require("the playwright package (test extra) is not installed: pip install -e '.[test]'")
+    index = SITE / "index.html"
+    if not index.exists():
+        _require(
+            f"no {index.relative_to(ROOT)}: build the site with `make site` (`make test` builds it first)"
+        )
+    notebooks = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, headless=True, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        requests = []
+        page.on("request", lambda request: requests.append(request.url))
+        try:
+            page.goto(index.as_uri())
+            links = page.locator("a.cae-lesson-title")
+            hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
+            assert hrefs == [f"{stem}.html" for stem in notebooks], hrefs
+            assert page.locator(".cae-lesson-purpose").count() == len(notebooks)
+            assert page.locator(".cae-lesson-time").first.inner_text().startswith("· about")
+
+            page.locator("a.cae-lesson-title", has_text="05 ·").click()
+            page.wait_for_load_state("load")
+            assert page.url.endswith("/05_decoding.html"), page.url
+            _check_site_page(page, "05_decoding.html", min_images=5)
+            assert page.locator(".jp-CodeCell").count() > 10
+            SITE_SCREENSHOT.parent.mkdir(exist_ok=True)
+            page.screenshot(path=str(SITE_SCREENSHOT), full_page=False)
+            page.locator("nav.cae-nav a[rel=next]").first.click()
+            page.wait_for_load_state("load")
+            assert page.url.endswith("/06_loss_and_noise.html"), page.url
+            page.locator("nav.cae-nav a[rel=prev]").first.click()
+            page.wait_for_load_state("load")
+            assert page.url.endswith("/05_decoding.html"), page.url
+            page.locator("nav.cae-nav a[rel=index]").first.click()
+            page.wait_for_load_state("load")
+            assert page.url.endswith("/index.html"), page.url
+
+            for stem in notebooks:  # every page; the explorer's two pictures are its widget's last state
+                page.goto((SITE / f"{stem}.html").as_uri())
+                _check_site_page(page, f"{stem}.html", min_images=2 if stem.startswith("07_") else 0)
+            offsite = [url for url in requests if not url.startswith(("file:", "data:"))]
+            assert not offsite, (
+                f"the site requested addresses outside it (it must work offline): {offsite[:10]}"
+            )
+        except Exception:
+            SITE_SCREENSHOT.parent.mkdir(exist_ok=True)
+            page.screenshot(path=str(SITE_SCREENSHOT.with_name("site-failure.png")), full_page=False)
+            raise
+        finally:
+            browser.close()
