@@ -72,7 +72,9 @@ def verify(name: str, directory: Path = PRETRAINED_DIR) -> dict:
     digits = _test_digits()
     z_keras, z_lite = codec.encode_latents(digits, model), codec.encode_latents(digits, lite)
     latent_difference = float(np.abs(z_keras - z_lite).max())
-    pixels = np.abs(codec.decode_latents(z_keras, model).astype(int) - codec.decode_latents(z_keras, lite)).max()
+    pixels = np.abs(
+        codec.decode_latents(z_keras, model).astype(int) - codec.decode_latents(z_keras, lite)
+    ).max()
     same_file = codec.compress(digits, model) == codec.compress(digits, lite)
     report = {"max_latent_difference": latent_difference, "max_pixel_difference": int(pixels),
               "same_file_for_test_digits": bool(same_file), "runtime": lite.runtime}  # fmt: skip
@@ -82,7 +84,9 @@ def verify(name: str, directory: Path = PRETRAINED_DIR) -> dict:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("names", nargs="*", help="shipped model names (default: the manifest's default)")
     args = parser.parse_args(argv)
     names = args.names or [pretrained.default_model()]
@@ -96,7 +100,9 @@ def main(argv=None) -> int:
         manifest[section][key]["litert"] = entry
         manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
         report = verify(name)
-        print(f"{name}: encoder {entry['encoder']['bytes']:,} B, decoder {entry['decoder']['bytes']:,} B; {report}")
+        print(
+            f"{name}: encoder {entry['encoder']['bytes']:,} B, decoder {entry['decoder']['bytes']:,} B; {report}"
+        )
     return 0
 
 

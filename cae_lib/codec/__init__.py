@@ -10,12 +10,16 @@ One concept per module:
   :func:`prior_of`, :func:`sender_of`, :func:`receiver_of`,
   :func:`load_model`, :func:`model_id`;
 * :mod:`~cae_lib.codec.pipeline` - :func:`compress`, :func:`decompress`,
-  :func:`measure`: digits to bytes and back.
+  :func:`measure`: digits to bytes and back;
+* :mod:`~cae_lib.codec.lite` - :class:`~cae_lib.codec.lite.LiteModel`: a codec
+  model on LiteRT with its prior as NumPy arrays, taken by the same functions
+  without TensorFlow (:func:`cae_lib.pretrained.load_litert`).
 
 Everything is re-exported here (``codec.compress``, ``codec.layout``, ...).
 The container and entropy names load without TensorFlow; the model and
-pipeline names import it the first time one of them is used, so
-``cae info`` and :func:`read_header` start fast.
+pipeline names are imported the first time one of them is used, and import
+TensorFlow only for a Keras model, so ``cae info`` and :func:`read_header`
+start fast and a :class:`~cae_lib.codec.lite.LiteModel` never needs it.
 
 Example:
     >>> from cae_lib import codec
