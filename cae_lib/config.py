@@ -8,6 +8,10 @@
     to a small subset and few epochs, so that continuous integration can
     execute all notebooks in minutes. The figures are then rough; full mode
     (unset or ``0``) reproduces the numbers the notebooks state.
+``CAE_PROGRESS``
+    ``epoch``: training prints one line per epoch instead of Keras' live
+    progress bar, for runs no live front end watches (``make site`` sets it;
+    see :mod:`cae_lib.training`).
 """
 
 from __future__ import annotations

@@ -194,7 +194,8 @@ def _wait_for_new_stats(page, old_text: str) -> str:
     return page.locator(".cae-explorer-stats").first.inner_text()
 
 
-def test_explorer_in_jupyterlab_with_headless_chromium(mnist, jupyter_lab):
+def _browser_or_skip():
+    """The system's Chromium and Playwright's ``sync_playwright``; skips (fails under CAE_REQUIRE_BROWSER) without them."""
     chromium = _chromium()
     if chromium is None:
         _require("no chromium executable (apt-get install chromium, or set CAE_CHROMIUM)")
@@ -202,6 +203,11 @@ def test_explorer_in_jupyterlab_with_headless_chromium(mnist, jupyter_lab):
         from playwright.sync_api import sync_playwright
     except ImportError:
         _require("the playwright package (test extra) is not installed: pip install -e '.[test]'")
+    return chromium, sync_playwright
+
+
+def test_explorer_in_jupyterlab_with_headless_chromium(mnist, jupyter_lab):
+    chromium, sync_playwright = _browser_or_skip()
     url, token, server_log = jupyter_lab
 
     with sync_playwright() as p:
@@ -313,13 +319,7 @@ def test_course_site_in_headless_chromium():
     Notebook 05 is opened from the index and its navigation followed; every other page is loaded too. Only
     file: and data: addresses may be requested: the site must be readable offline.
     """
-    chromium = _chromium()
-    if chromium is None:
-        _require("no chromium executable (apt-get install chromium, or set CAE_CHROMIUM)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _require("the playwright package (test extra) is not installed: pip install -e '.[test]'")
+    chromium, sync_playwright = _browser_or_skip()
     index = SITE / "index.html"
     if not index.exists():
         _require(
