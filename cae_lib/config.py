@@ -113,3 +113,48 @@ def training_budget(epochs: int, *, train_size: int | None = None, quick: bool |
         size = QUICK_TRAIN_SIZE if train_size is None else min(train_size, QUICK_TRAIN_SIZE)
         return TrainingBudget(train_size=size, epochs=min(epochs, QUICK_EPOCHS), quick=True)
     return TrainingBudget(train_size=train_size, epochs=epochs, quick=False)
+
+
+REPOSITORY_ROOT = Path(__file__).resolve().parents[1]
+"""The checkout ``cae_lib`` runs from, when it is one (an editable install); see :func:`repository_text`."""
+
+
+def repository_url() -> str | None:
+    """The course repository's URL from the installed package's metadata (``[project.urls] Repository``)."""
+    from importlib import metadata
+
+    try:
+        urls = metadata.metadata("cae-lib").get_all("Project-URL") or []
+    except metadata.PackageNotFoundError:
+        return None
+    found = [url.split(",", 1)[1].strip() for url in urls if url.lower().startswith("repository,")]
+    return found[0] if found else None
+
+
+def repository_text(relative_path: str, *, timeout: float = 10.0) -> str | None:
+    """A text file of the course repository, e.g. a benchmark's results, wherever the course runs.
+
+    From the checkout ``cae_lib`` runs from when there is one (a clone,
+    Binder, the site build); else, as on Colab where the course is installed
+    from git without the rest of the repository, downloaded from the
+    repository named in the package's metadata (GitHub's raw files of the
+    ``main`` branch). None when neither works (offline, not published).
+
+    Example:
+        >>> "rate term" in repository_text("benchmarks/results/rate_ablation.md")
+        True
+    """
+    local = REPOSITORY_ROOT / relative_path
+    if (REPOSITORY_ROOT / "pyproject.toml").is_file() and local.is_file():
+        return local.read_text(encoding="utf-8")
+    url = repository_url()
+    if not url or not url.startswith("https://github.com/"):
+        return None
+    import urllib.request
+
+    raw = url.replace("https://github.com/", "https://raw.githubusercontent.com/", 1).rstrip("/")
+    try:
+        with urllib.request.urlopen(f"{raw}/main/{relative_path}", timeout=timeout) as response:
+            return response.read(1_000_000).decode("utf-8")
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None

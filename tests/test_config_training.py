@@ -231,3 +231,30 @@ def test_predict_in_batches_matches_keras_predict_in_order():
 def test_predict_in_batches_rejects_a_bad_batch_size():
     with pytest.raises(ValueError, match="batch_size=0"):
         training.predict_in_batches(_tiny_model(), _tiny_data(4), batch_size=0)
+
+
+def test_repository_text_reads_the_checkout_or_downloads_from_the_configured_repository(monkeypatch, tmp_path):
+    import io
+    import urllib.request
+
+    from cae_lib import config
+
+    assert config.repository_url() == "https://github.com/cae-course/cae-course"  # pyproject's [project.urls]
+    assert "rate term" in config.repository_text("benchmarks/results/rate_ablation.md")
+    # An install without the repository around it (Colab): fetched from GitHub's raw files, or None offline.
+    monkeypatch.setattr(config, "REPOSITORY_ROOT", tmp_path)
+    asked = []
+
+    def fake_urlopen(url, timeout):
+        asked.append(url)
+        return io.BytesIO(b"fetched")
+
+    monkeypatch.setattr(urllib.request, "urlopen", fake_urlopen)
+    assert config.repository_text("benchmarks/results/x.md") == "fetched"
+    assert asked == ["https://raw.githubusercontent.com/cae-course/cae-course/main/benchmarks/results/x.md"]
+
+    def offline(url, timeout):
+        raise OSError("no network")
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    assert config.repository_text("benchmarks/results/x.md") is None
