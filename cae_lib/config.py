@@ -25,8 +25,31 @@ DEFAULT_LATENT_DIM = 28
 
 DATA_DIR_ENV = "CAE_DATA_DIR"
 QUICK_ENV = "CAE_QUICK"
+QUICK_VALUES = ("1", "true", "yes", "on")
 
-_TRUE = {"1", "true", "yes", "on"}
+PROGRESS_ENV = "CAE_PROGRESS"
+PROGRESS_MODES = ("bar", "epoch")
+
+
+def progress_mode() -> str:
+    """``"bar"`` (Keras' live progress bar) or ``"epoch"`` (one line per epoch), from ``CAE_PROGRESS``.
+
+    Raises:
+        ValueError: If the variable holds something else.
+
+    Example:
+        >>> progress_mode() in PROGRESS_MODES
+        True
+    """
+    raw = os.environ.get(PROGRESS_ENV, "").strip().lower()
+    if raw in ("", "bar"):
+        return "bar"
+    if raw == "epoch":
+        return "epoch"
+    raise ValueError(f"{PROGRESS_ENV} must be 'bar' or 'epoch'. Received: {PROGRESS_ENV}={raw!r}")
+
+
+_TRUE = set(QUICK_VALUES)
 _FALSE = {"", "0", "false", "no", "off"}
 
 

@@ -31,7 +31,7 @@ import numpy as np
 
 from ._tf import captured_stderr, keras, tf
 from .files import atomic_output
-from .litert import TFLiteRunner, litert_available  # noqa: F401 (re-exported: the runner needs no TensorFlow)
+from .litert import TFLiteRunner  # noqa: F401 (re-exported: the runner needs no TensorFlow)
 
 
 def size_on_disk(path: str | os.PathLike) -> int:

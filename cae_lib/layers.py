@@ -156,13 +156,19 @@ class LatentPrior(keras.layers.Layer):
         """The orthonormal rotation, float64 ``(latent_dim, latent_dim)``."""
         return self._numpy(self.rotation)
 
+    def numbers(self):
+        """The prior's numbers as a :class:`cae_lib.codec.lite.NumpyPrior` (what a LiteRT codec holds)."""
+        from .codec.lite import NumpyPrior
+
+        return NumpyPrior(loc=self.loc_values, scale=self.scale_values, rotation=self.rotation_values)
+
     def to_coordinates(self, latents) -> np.ndarray:
         """Latents ``z`` to the coded coordinates ``y = (z - loc) @ rotation`` (float64)."""
-        return (np.asarray(latents, dtype=np.float64) - self.loc_values) @ self.rotation_values
+        return self.numbers().to_coordinates(latents)
 
     def from_coordinates(self, coordinates) -> np.ndarray:
         """Inverse of :meth:`to_coordinates`: ``z = y @ rotation.T + loc`` (float64)."""
-        return np.asarray(coordinates, dtype=np.float64) @ self.rotation_values.T + self.loc_values
+        return self.numbers().from_coordinates(coordinates)
 
     def get_config(self):
         config = super().get_config()

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 
 import numpy as np
@@ -19,26 +18,7 @@ import numpy as np
 from . import config, data
 from ._tf import keras
 
-PROGRESS_ENV = "CAE_PROGRESS"
-PROGRESS_MODES = ("bar", "epoch")
-
-
-def progress_mode() -> str:
-    """``"bar"`` (Keras' live progress bar) or ``"epoch"`` (one line per epoch), from ``CAE_PROGRESS``.
-
-    Raises:
-        ValueError: If the variable holds something else.
-
-    Example:
-        >>> progress_mode() in PROGRESS_MODES
-        True
-    """
-    raw = os.environ.get(PROGRESS_ENV, "").strip().lower()
-    if raw in ("", "bar"):
-        return "bar"
-    if raw == "epoch":
-        return "epoch"
-    raise ValueError(f"{PROGRESS_ENV} must be 'bar' or 'epoch'. Received: {PROGRESS_ENV}={raw!r}")
+PROGRESS_ENV, PROGRESS_MODES, progress_mode = config.PROGRESS_ENV, config.PROGRESS_MODES, config.progress_mode
 
 
 class EpochLines(keras.callbacks.Callback):

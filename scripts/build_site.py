@@ -45,13 +45,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from cae_lib import config
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 SITE = ROOT / "site"
 BUILD_INFO = ".build-info.json"
 COURSE_TITLE = "Image compression with convolutional autoencoders"
-PROGRESS_ENV = "CAE_PROGRESS"  # cae_lib.training.PROGRESS_ENV (not imported: it would load TensorFlow)
-QUICK_ENV = "CAE_QUICK"
+PROGRESS_ENV, QUICK_ENV = config.PROGRESS_ENV, config.QUICK_ENV  # cae_lib.config loads no TensorFlow
 CELL_TIMEOUT = 3600  # seconds per cell; full mode trains for minutes in one cell (notebooks 05, 06, 09)
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
@@ -541,7 +542,7 @@ def kernel_env(environ=None) -> dict:
 
 
 def is_quick(env: dict) -> bool:
-    return env.get(QUICK_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+    return env.get(QUICK_ENV, "").strip().lower() in config.QUICK_VALUES
 
 
 def inputs_digest(notebooks: list[Path], env: dict, root: Path = ROOT) -> str:
