@@ -3,7 +3,8 @@
 Three formats, from the most to the least Python-bound:
 
 * ``.keras`` (:func:`save_keras`): Keras' own zip of config and weights; loads
-  with ``keras.saving.load_model`` and ``import cae_lib`` (the prior layer);
+  with ``keras.saving.load_model`` and ``import cae_lib`` (the prior layer),
+  on every Keras the course supports (:mod:`cae_lib.saving`);
 * TensorFlow SavedModel (:func:`export_saved_model`, via ``Model.export``):
   a graph any TensorFlow runtime can serve, no Python model code needed;
 * TensorFlow Lite / LiteRT flat buffer (:func:`export_tflite`): one small file
@@ -32,6 +33,7 @@ import numpy as np
 from ._tf import captured_stderr, keras, tf
 from .files import atomic_output
 from .litert import TFLiteRunner  # noqa: F401 (re-exported: the runner needs no TensorFlow)
+from .saving import make_portable
 
 
 def size_on_disk(path: str | os.PathLike) -> int:
@@ -46,6 +48,10 @@ def size_on_disk(path: str | os.PathLike) -> int:
 
 def save_keras(model: keras.Model, path: str | os.PathLike, *, half_precision: bool = False) -> Path:
     """Save ``model`` as a ``.keras`` file; returns the path.
+
+    The config is written without the arguments that still have their
+    default values (:func:`cae_lib.saving.portable_config`), so the file
+    loads on older Keras releases too, not only on the one that wrote it.
 
     Args:
         model: Any Keras model.
@@ -71,6 +77,7 @@ def save_keras(model: keras.Model, path: str | os.PathLike, *, half_precision: b
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_output(path) as partial:  # an existing file is only replaced by a complete one
         model.save(partial)
+        make_portable(partial)
         if half_precision:
             _store_exact_float16(partial)
     return path

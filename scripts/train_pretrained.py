@@ -71,6 +71,12 @@ def main(argv=None):
         help="do not train: round the shipped models' encoder and decoder to float16, refit their "
         "latent prior, re-measure them and update the manifest",
     )
+    parser.add_argument(
+        "--make-portable",
+        action="store_true",
+        help="do not train: rewrite every shipped model's config so that older Keras releases load it "
+        "(cae_lib.saving.make_portable; the weights stay the same bytes) and update the manifest's sha256",
+    )
     parser.add_argument("--rate", action="store_true", help="train the rate-aware sweep instead")
     parser.add_argument("--lambdas", type=float, nargs="+", default=list(RATE_SWEEP))
     parser.add_argument("--rate-epochs", type=int, default=RATE_EPOCHS)
@@ -79,6 +85,8 @@ def main(argv=None):
         return train_rate_models(args)
     if args.refit_prior:
         return refit_prior(args.out, args.data_dir)
+    if args.make_portable:
+        return make_portable(args.out)
 
     (x_train, _), (x_test, _) = data.load_mnist_float(args.data_dir)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -250,6 +258,38 @@ def refit_prior(directory: Path, data_dir) -> None:
         entry["training"]["prior"] = "gaussian, decorrelated (principal axes of the training latents)"
         print(f"{path.name}: {entry['test_mean_psnr_db']} dB, sha256 {entry['sha256'][:12]}..., "
               f"model id {entry['model_id']}")  # fmt: skip
+    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
+
+
+def make_portable(directory: Path) -> None:
+    """Rewrite every shipped model's config with ``saving.make_portable``; same weights, same model id, new sha256.
+
+    The shipped files written before ``deploy.save_keras`` made configs
+    portable (Keras 3.15, 2026-11) loaded on that Keras only; this rewrites
+    them in place, checks that the weights member is byte-for-byte the same,
+    and records the new hashes.
+    """
+    import shutil
+    import tempfile
+    import zipfile
+
+    from cae_lib import saving
+
+    manifest_path = directory / MANIFEST_NAME
+    manifest = json.loads(manifest_path.read_text())
+    entries = [*manifest["models"].values(), *manifest.get("rate_models", {}).values()]
+    for entry in entries:
+        path = directory / entry["file"]
+        with tempfile.TemporaryDirectory(dir=directory) as scratch:
+            partial = Path(scratch) / path.name
+            shutil.copyfile(path, partial)
+            saving.make_portable(partial)
+            with zipfile.ZipFile(path) as old, zipfile.ZipFile(partial) as new:
+                if old.read("model.weights.h5") != new.read("model.weights.h5"):
+                    raise SystemExit(f"{path}: the weights changed; nothing written")
+            partial.replace(path)
+        entry["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+        print(f"{path.name}: portable config, sha256 {entry['sha256'][:12]}...", flush=True)
     manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
 
 
