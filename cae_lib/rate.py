@@ -40,7 +40,7 @@ import math
 import numpy as np
 
 from . import models
-from ._tf import keras
+from ._tf import keras, tf
 from .images import IMAGE_SHAPE
 
 ops = keras.ops
@@ -82,7 +82,11 @@ def gaussian_bits(values, loc, scale):
 
 
 def _standard_cdf(x):
-    return 0.5 * ops.erfc(-x / math.sqrt(2.0))
+    return 0.5 * _erfc(-x / math.sqrt(2.0))
+
+
+# keras.ops.erfc is new in Keras 3.15 (older releases have only erf); on the TensorFlow backend it is tf.math.erfc.
+_erfc = getattr(ops, "erfc", None) or tf.math.erfc
 
 
 @keras.saving.register_keras_serializable(package="cae_lib")

@@ -385,8 +385,8 @@ class LatentExplorer:
         self._figure.savefig(buffer, format="png")
         return buffer.getvalue()
 
-    def _repr_mimebundle_(self, **kwargs):
-        return self.widget._repr_mimebundle_(**kwargs)
+    def _ipython_display_(self):
+        _display(self.widget)
 
 
 def digit_mosaic(originals, decoded, *, titles=None, zoom: int = 3) -> bytes:
@@ -544,5 +544,16 @@ class GuessTheOriginal:
         canvas.save(buffer, format="PNG")
         return buffer.getvalue()
 
-    def _repr_mimebundle_(self, **kwargs):
-        return self.widget._repr_mimebundle_(**kwargs)
+    def _ipython_display_(self):
+        _display(self.widget)
+
+
+def _display(widget) -> None:
+    """Show an ipywidgets widget as a cell's output: ipywidgets 7 (Colab) and 8 alike.
+
+    ipywidgets 8 widgets have ``_repr_mimebundle_``; ipywidgets 7 ones display
+    themselves through ``_ipython_display_``. IPython's ``display`` takes both.
+    """
+    from IPython.display import display
+
+    display(widget)
