@@ -101,15 +101,14 @@ BATCH, SINGLE_DIGIT = "batch", "single"
 
 def judge_classifier(x_train, y_train, *, quick: bool):
     """The task-aware judge: trained once, then cached in benchmarks/.cache."""
-    from cae_lib._tf import keras
+    from cae_lib import deploy, saving
 
     path = CACHE / ("classifier_quick.keras" if quick else "classifier.keras")
     if path.exists():
-        return keras.saving.load_model(path)
+        return saving.load_model(path)
     model = models.build_digit_classifier()
     training.train_digit_classifier(model, x_train, y_train, epochs=3, quick=quick, verbose=2)
-    path.parent.mkdir(exist_ok=True)
-    model.save(path)
+    deploy.save_keras(model, path)
     return model
 
 

@@ -168,9 +168,10 @@ def load_pretrained(model=DEFAULT_LATENT_DIM, *, directory: Path = PRETRAINED_DI
         (None, 8)
     """
     from ._tf import keras
+    from .saving import single_inputs
 
     template = _verified_model(resolve(model, directory), Path(directory).resolve())
-    copy = keras.models.clone_model(template)
+    copy = single_inputs(keras.models.clone_model(template))
     copy.set_weights(template.get_weights())
     return copy
 
@@ -268,12 +269,12 @@ def load_litert(model=None, *, directory: Path = PRETRAINED_DIR, parts=LITERT_PA
 @lru_cache(maxsize=32)
 def _verified_model(name: str, directory: Path):
     """The shipped model as loaded once from its checked file; never handed to callers."""
-    from ._tf import keras
     from .layers import LatentPrior  # noqa: F401 (registered for loading)
+    from .saving import load_model
 
     path = model_path(name, directory=directory)
     _checked_bytes(path, model_info(name, directory=directory)["sha256"])
-    return keras.saving.load_model(path, compile=False)
+    return load_model(path)
 
 
 def name_by_model_id(ident: bytes, *, directory: Path = PRETRAINED_DIR) -> str | None:

@@ -7,11 +7,13 @@ argument its layers know, defaults included, and each release adds a few
 ``optional`` in ``InputLayer`` ...). An older Keras refuses any argument it
 does not know, so a plain ``model.save`` on the newest Keras writes files that
 Colab's Keras cannot open. The weights are not the problem: their layout has
-been the same since Keras 3.0.
+been the same since Keras 3.0. (Keras 3.0 to 3.3 also expect a one-input
+model's ``input_layers`` in an older layout than 3.4 writes; the course
+therefore needs Keras 3.4.1 or newer.)
 
 :func:`cae_lib.deploy.save_keras`, which writes every model file of the
-course, therefore rewrites the config after saving (:func:`make_portable`): :func:`portable_config` leaves
-out every argument that still has its default value and writes plain
+course, therefore rewrites the config after saving (:func:`make_portable`):
+:func:`portable_config` leaves out every argument that still has its default value and writes plain
 floating-point dtype policies as their name (``"float32"``), which every
 Keras 3 reads the same way. Nothing else changes: the weights are the same
 bytes, so a codec's model id (a hash of its weights) stays what it was. The
@@ -90,6 +92,38 @@ def make_portable(path: str | os.PathLike) -> None:
             if info.filename == CONFIG_MEMBER:
                 content = json.dumps(portable_config(json.loads(content))).encode()
             archive.writestr(info, content)
+
+
+def load_model(path: str | os.PathLike) -> keras.Model:
+    """``keras.saving.load_model(path, compile=False)``, then :func:`single_inputs`: the same model on every Keras."""
+    return single_inputs(keras.saving.load_model(path, compile=False))
+
+
+def single_inputs(model: keras.Model) -> keras.Model:
+    """Give every one-input functional model in ``model`` its input as one tensor, not a list of one; in place.
+
+    Up to Keras 3.10 at least, a functional model rebuilt from its config
+    (``load_model``, ``clone_model``) gets its one input back as a one-element
+    list. The model then warns ("The structure of `inputs` doesn't match the
+    expected structure") every time it is called with a tensor, and its
+    SavedModel export expects a list. Newer releases keep the tensor; this
+    does the same on the older ones and changes nothing on the newer.
+
+    Returns:
+        ``model``, for chaining.
+    """
+    pending = [model]
+    while pending:
+        current = pending.pop()
+        structure = getattr(current, "_inputs_struct", None)
+        if (
+            isinstance(structure, list)
+            and len(structure) == 1
+            and isinstance(structure[0], keras.KerasTensor)
+        ):
+            current._inputs_struct = structure[0]
+        pending.extend(layer for layer in getattr(current, "layers", []) if isinstance(layer, keras.Model))
+    return model
 
 
 def _is_plain_dtype_policy(config: dict) -> bool:

@@ -42,7 +42,7 @@ import json
 import platform
 from pathlib import Path
 
-from cae_lib import codec, data, deploy, metrics, models, rate, training
+from cae_lib import codec, data, deploy, metrics, models, rate, saving, training
 from cae_lib._tf import keras  # TensorFlow without its C++ start-up lines
 from cae_lib.pretrained import MANIFEST_NAME, PRETRAINED_DIR, model_filename
 
@@ -246,7 +246,7 @@ def refit_prior(directory: Path, data_dir) -> None:
     manifest = json.loads(manifest_path.read_text())
     for entry in manifest["models"].values():
         path = directory / entry["file"]
-        old = keras.saving.load_model(path, compile=False)
+        old = saving.load_model(path)
         deploy.round_to_half_precision(models.encoder_of(old))
         deploy.round_to_half_precision(models.decoder_of(old))
         codec_model = codec.attach_prior(old, x_train)  # same encoder and decoder, new prior
@@ -272,8 +272,6 @@ def make_portable(directory: Path) -> None:
     import shutil
     import tempfile
     import zipfile
-
-    from cae_lib import saving
 
     manifest_path = directory / MANIFEST_NAME
     manifest = json.loads(manifest_path.read_text())

@@ -6,6 +6,7 @@ and 3.4.1; here the mechanism itself is tested.
 """
 
 import json
+import warnings
 import zipfile
 
 import numpy as np
@@ -95,8 +96,26 @@ def test_save_keras_writes_a_portable_file_that_loads_to_the_same_outputs(tmp_pa
 def test_every_shipped_model_is_portable_loads_and_keeps_its_model_id(name):
     """Every model `cae models` lists: a portable config, and the manifest's model id after loading on this Keras."""
     config = _config(pretrained.model_path(name))
-    assert saving.portable_config(config) == config, f"{name}: run scripts/train_pretrained.py --make-portable"
+    assert saving.portable_config(config) == config, (
+        f"{name}: run scripts/train_pretrained.py --make-portable"
+    )
     for class_name, arguments in _layer_configs(config):
-        assert not (isinstance(arguments.get("dtype"), dict)), f"{name}: {class_name} keeps a dtype policy object"
+        assert not (isinstance(arguments.get("dtype"), dict)), (
+            f"{name}: {class_name} keeps a dtype policy object"
+        )
     model = pretrained.load_pretrained(name)
     assert codec.model_id(model).hex() == pretrained.model_info(name)["model_id"]
+
+
+def test_a_loaded_model_takes_one_tensor_without_a_warning_and_exports_a_one_input_signature(tmp_path):
+    """Keras 3.10 rebuilds a one-input model with a list of one input; saving.single_inputs undoes that."""
+    model = pretrained.load_pretrained(8)
+    saved = deploy.save_keras(models.decoder_of(model), tmp_path / "decoder.keras")
+    z = np.zeros((2, 8), np.float32)
+    for decoder in (models.decoder_of(model), codec.load_model(saved)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # "The structure of `inputs` doesn't match the expected structure"
+            assert np.asarray(decoder(z, training=False)).shape == (2, 28, 28, 1)
+            assert model.predict(np.zeros((2, 28, 28, 1), np.float32), verbose=0).shape == (2, 28, 28, 1)
+    serve = deploy.load_saved_model(deploy.export_saved_model(models.decoder_of(model), tmp_path / "saved"))
+    assert np.asarray(serve(z)).shape == (2, 28, 28, 1)

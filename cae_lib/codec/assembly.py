@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import saving
 from .._tf import keras
 from ..layers import LatentPrior
 from ..models import IMAGE_SHAPE, decoder_of, encoder_of
@@ -147,6 +148,6 @@ def load_model(path) -> keras.Model:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: model file not found")
     try:
-        return keras.saving.load_model(path, compile=False)
+        return saving.load_model(path)
     except Exception as exc:
         raise ValueError(f"{path}: not a loadable Keras model ({type(exc).__name__}: {exc})") from None
