@@ -59,10 +59,10 @@ def test_tensorflow_comes_only_from_the_cpu_and_gpu_extras():
     assert not [r for name in ("course", "test") for r in extras[name] if TENSORFLOW.match(r)]
     cpu = {_normalise(r) for r in extras["cpu"]}
     assert cpu == {
-        "tensorflow-cpu>=2.16;sys_platform=='linux'andplatform_machine=='x86_64'",
-        "tensorflow>=2.16;sys_platform!='linux'orplatform_machine!='x86_64'",
+        "tensorflow-cpu>=2.16.1;sys_platform=='linux'andplatform_machine=='x86_64'",
+        "tensorflow>=2.16.1;sys_platform!='linux'orplatform_machine!='x86_64'",
     }
-    assert [_normalise(r) for r in extras["gpu"]] == ["tensorflow[and-cuda]>=2.16"]
+    assert [_normalise(r) for r in extras["gpu"]] == ["tensorflow[and-cuda]>=2.16.1"]
 
 
 def test_make_setup_and_ci_install_the_cpu_extra():
@@ -193,6 +193,22 @@ def test_each_setup_cell_starts_by_installing_the_course_where_it_is_missing(not
         'if not importlib.util.find_spec("cae_lib"):  # on Colab: install the course (TensorFlow stays as it is)',
         f'    %pip install -q "cae-lib @ git+https://github.com/{owner}/{name}"',
     ], lines[:4]
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_each_setup_cell_says_where_the_learner_is_before_anything_else_runs(notebook):
+    """Right after the install step: one line of versions, GPU and quick mode, or what to do when one is too old."""
+    lines = _setup_code(notebook).splitlines()
+    assert lines[4:8] == ["", "from cae_lib import environment", "",
+                          "environment.report()  # Python, TensorFlow, Keras, NumPy, GPU, quick mode; what to do if one is too old"], lines[4:8]  # fmt: skip
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_tooling_comment_in_a_cell_learners_read(notebook):
+    """Linters' switches (isort, noqa, fmt) belong in pyproject.toml, not in the lesson."""
+    for index, cell in enumerate(_cells(notebook)):
+        found = re.findall(r"#\s*(?:isort|noqa|fmt|type):", "".join(cell["source"]))
+        assert not found, f"{notebook.name} cell {index}: {found}"
 
 
 def test_the_badges_script_finds_nothing_stale():
