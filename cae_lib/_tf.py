@@ -58,7 +58,7 @@ def _import():
     if chatter.strip():
         print(chatter, file=sys.stderr, end="" if chatter.endswith("\n") else "\n")
     raise ImportError(
-        f"cae_lib needs TensorFlow >= 2.16 with Keras 3, which failed to import ({failure}). "
+        f"cae_lib needs TensorFlow >= 2.16.1 with Keras >= 3.4.1, which failed to import ({failure}). "
         + _install_advice(failure)
     ) from failure
 

@@ -22,7 +22,9 @@ still reads the latents with the prior (:func:`cae_lib.codec.decompress_latents`
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import inspect
 import io
 import os
 import time
@@ -160,8 +162,11 @@ def export_saved_model(network: keras.Model, directory: str | os.PathLike) -> Pa
     tf_logger = logging.getLogger("tensorflow")
     level = tf_logger.level
     tf_logger.setLevel(logging.ERROR)  # no "INFO: Assets written to ..." line
+    # Older Keras releases (3.4.1 among them) have no `verbose` and print the artifact's path and endpoints.
+    quiet = {"verbose": False} if "verbose" in inspect.signature(network.export).parameters else {}
     try:
-        network.export(str(directory), format="tf_saved_model", verbose=False)
+        with contextlib.redirect_stdout(io.StringIO()):
+            network.export(str(directory), format="tf_saved_model", **quiet)
     finally:
         tf_logger.setLevel(level)
     return directory

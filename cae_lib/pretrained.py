@@ -168,10 +168,10 @@ def load_pretrained(model=DEFAULT_LATENT_DIM, *, directory: Path = PRETRAINED_DI
         (None, 8)
     """
     from ._tf import keras
-    from .saving import single_inputs
+    from .saving import single_tensors
 
     template = _verified_model(resolve(model, directory), Path(directory).resolve())
-    copy = single_inputs(keras.models.clone_model(template))
+    copy = single_tensors(keras.models.clone_model(template))
     copy.set_weights(template.get_weights())
     return copy
 

@@ -95,19 +95,21 @@ def make_portable(path: str | os.PathLike) -> None:
 
 
 def load_model(path: str | os.PathLike) -> keras.Model:
-    """``keras.saving.load_model(path, compile=False)``, then :func:`single_inputs`: the same model on every Keras."""
-    return single_inputs(keras.saving.load_model(path, compile=False))
+    """``keras.saving.load_model(path, compile=False)``, then :func:`single_tensors`: the same model on every Keras."""
+    return single_tensors(keras.saving.load_model(path, compile=False))
 
 
-def single_inputs(model: keras.Model) -> keras.Model:
-    """Give every one-input functional model in ``model`` its input as one tensor, not a list of one; in place.
+def single_tensors(model: keras.Model) -> keras.Model:
+    """Give every functional model in ``model`` its one input and its one output as tensors, not lists of one; in place.
 
-    Up to Keras 3.10 at least, a functional model rebuilt from its config
-    (``load_model``, ``clone_model``) gets its one input back as a one-element
-    list. The model then warns ("The structure of `inputs` doesn't match the
-    expected structure") every time it is called with a tensor, and its
-    SavedModel export expects a list. Newer releases keep the tensor; this
-    does the same on the older ones and changes nothing on the newer.
+    Older Keras releases rebuild a functional model from its config
+    (``load_model``, ``clone_model``) with a one-element list where the model
+    had one tensor: Keras 3.4 for its input and its output, 3.10 still for its
+    input. The model then warns ("The structure of `inputs` doesn't match the
+    expected structure") every time it is called with a tensor, returns a
+    list of one, and its SavedModel export expects a list. Newer releases keep
+    the tensors; this does the same on the older ones and changes nothing on
+    the newer.
 
     Returns:
         ``model``, for chaining.
@@ -115,13 +117,14 @@ def single_inputs(model: keras.Model) -> keras.Model:
     pending = [model]
     while pending:
         current = pending.pop()
-        structure = getattr(current, "_inputs_struct", None)
-        if (
-            isinstance(structure, list)
-            and len(structure) == 1
-            and isinstance(structure[0], keras.KerasTensor)
-        ):
-            current._inputs_struct = structure[0]
+        for attribute in ("_inputs_struct", "_outputs_struct"):
+            structure = getattr(current, attribute, None)
+            if (
+                isinstance(structure, list)
+                and len(structure) == 1
+                and isinstance(structure[0], keras.KerasTensor)
+            ):
+                setattr(current, attribute, structure[0])
         pending.extend(layer for layer in getattr(current, "layers", []) if isinstance(layer, keras.Model))
     return model
 

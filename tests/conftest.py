@@ -148,3 +148,42 @@ def strict(monkeypatch):
     from cae_lib import exercises
 
     monkeypatch.setenv(exercises.STRICT_ENV, "strict")
+
+
+# --------------------------------------------------------------------------- notebooks run once
+
+
+def _site_built_from_these_notebooks() -> bool:
+    """True when ``site/`` was built from exactly these notebooks, library, builder and settings."""
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("build_site", root / "scripts" / "build_site.py")
+    if spec is None or not (root / "site" / "index.html").is_file():
+        return False
+    builder = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(builder)
+    info = builder.SITE / builder.BUILD_INFO
+    if not info.is_file():
+        return False
+    wanted = builder.inputs_digest(builder.course_notebooks(builder.NOTEBOOKS), builder.kernel_env())
+    return json.loads(info.read_text()).get("digest") == wanted
+
+
+def pytest_collection_modifyitems(config, items):
+    """nbval's run of the notebooks is skipped where ``make site`` has just run the same ones.
+
+    ``make test`` builds the site first: ``scripts/build_site.py`` executes
+    every notebook in a fresh kernel, in the same mode, and stops at the first
+    cell that raises, which is the check ``--nbval-lax`` makes. When the site's
+    record holds the digest of these very notebooks, library, builder and
+    settings, running them again would only double CI's longest step. Without a
+    fresh site (``pytest`` alone, or anything changed since) nbval runs them.
+    """
+    cells = [item for item in items if type(item).__name__ == "IPyNbCell"]
+    if cells and _site_built_from_these_notebooks():
+        reason = "executed without error by make site from these very notebooks, library and settings (site/)"
+        for item in cells:
+            item.add_marker(pytest.mark.skip(reason=reason))

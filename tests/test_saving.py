@@ -108,7 +108,7 @@ def test_every_shipped_model_is_portable_loads_and_keeps_its_model_id(name):
 
 
 def test_a_loaded_model_takes_one_tensor_without_a_warning_and_exports_a_one_input_signature(tmp_path):
-    """Keras 3.10 rebuilds a one-input model with a list of one input; saving.single_inputs undoes that."""
+    """Keras 3.4 and 3.10 rebuild a one-input model with lists of one; saving.single_tensors undoes that."""
     model = pretrained.load_pretrained(8)
     saved = deploy.save_keras(models.decoder_of(model), tmp_path / "decoder.keras")
     z = np.zeros((2, 8), np.float32)
@@ -116,6 +116,10 @@ def test_a_loaded_model_takes_one_tensor_without_a_warning_and_exports_a_one_inp
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # "The structure of `inputs` doesn't match the expected structure"
             assert np.asarray(decoder(z, training=False)).shape == (2, 28, 28, 1)
+            assert tuple(decoder.output.shape) == (None, 28, 28, 1) and tuple(decoder.input.shape) == (
+                None,
+                8,
+            )
             assert model.predict(np.zeros((2, 28, 28, 1), np.float32), verbose=0).shape == (2, 28, 28, 1)
     serve = deploy.load_saved_model(deploy.export_saved_model(models.decoder_of(model), tmp_path / "saved"))
     assert np.asarray(serve(z)).shape == (2, 28, 28, 1)

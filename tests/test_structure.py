@@ -66,7 +66,7 @@ def test_a_failed_import_shows_what_tensorflow_printed_and_how_to_install_it(fak
     assert result.returncode == 1
     assert "oneDNN chatter from C++" in result.stderr  # captured, then shown
     assert (
-        "cae_lib needs TensorFlow >= 2.16 with Keras 3, which failed to import (libcudart.so.12"
+        "cae_lib needs TensorFlow >= 2.16.1 with Keras >= 3.4.1, which failed to import (libcudart.so.12"
         in result.stderr
     )
     assert "pip install" in result.stderr

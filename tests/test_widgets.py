@@ -257,3 +257,26 @@ def test_digit_mosaic():
     assert tuple(pixels[2 * 68 + 12 + 10, 64 + 10])[0] > 100  # error +255: red
     with pytest.raises(ValueError, match="same shape"):
         widgets.digit_mosaic(a, b[:2])
+
+
+@pytest.mark.parametrize(
+    ("version", "colab", "noted"), [("7.7.1", False, True), ("7.7.1", True, False), ("8.1.5", False, False)]
+)
+def test_a_widget_shows_itself_and_says_what_to_do_where_ipywidgets_7_may_not_be_drawn(
+    explorer, monkeypatch, capsys, version, colab, noted
+):
+    """ipywidgets 7 (Colab's) is drawn by Colab, VS Code and Notebook 6, not by JupyterLab 4: one line says so."""
+    import sys
+    import types
+
+    import IPython.display
+    import ipywidgets
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda *objects, **_: shown.extend(objects))
+    monkeypatch.setattr(ipywidgets, "__version__", version)
+    if colab:
+        monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    explorer._ipython_display_()
+    assert shown == [explorer.widget]
+    assert (widgets.IPYWIDGETS_7_NOTE in capsys.readouterr().out) is noted
