@@ -88,7 +88,7 @@ SUBSET = (
 )
 """What ``colab`` and ``minimum`` run: models, codec, golden files, widgets, and every notebook with its solutions."""
 WHAT_RAN = {
-    "latest": "the whole suite, notebooks included (nbval, solutions, browser), and the site",
+    "latest": "the whole suite: the 9 notebooks as learners get them (the site) and with solutions, browser",
     "colab": "every model loads; codec, golden files, widgets; the 9 notebooks with solutions, strict checks",
     "minimum": "every model loads; codec, golden files, widgets; the 9 notebooks with solutions, strict checks",
 }
