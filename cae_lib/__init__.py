@@ -16,9 +16,11 @@ One concept per module:
 * :mod:`cae_lib.pretrained` - the shipped models;
 * :mod:`cae_lib.widgets`, :mod:`cae_lib.plotting` - the explorer and shared figures;
 * :mod:`cae_lib.deploy` - ``.keras``, SavedModel and TFLite exports;
+* :mod:`cae_lib.saving` - model files that load on every Keras the course supports;
 * :mod:`cae_lib.litert` - running ``.tflite`` networks on LiteRT, without TensorFlow;
 * :mod:`cae_lib.imageio`, :mod:`cae_lib.files`, :mod:`cae_lib.cli` - image files, safe writes, the ``cae`` command;
-* :mod:`cae_lib.config` - course-wide settings and the ``CAE_DATA_DIR`` and ``CAE_QUICK`` switches.
+* :mod:`cae_lib.config` - course-wide settings and the ``CAE_DATA_DIR`` and ``CAE_QUICK`` switches;
+* :mod:`cae_lib.environment` - the Setup cell's line of versions, and what to do when one is too old.
 
 Importing the package does not import TensorFlow. The modules that need it
 import it through :mod:`cae_lib._tf`, the one place that does.
