@@ -41,7 +41,7 @@ TENSORFLOW_DISTRIBUTIONS = (
 SHOWN = (("TensorFlow", "tensorflow"), ("Keras", "keras"), ("NumPy", "numpy"))
 EXTRAS = ("cpu", "course")
 """Extras whose requirements the course needs at run time: TensorFlow, and the notebooks' widgets and scikit-learn."""
-FRONT_ENDS = ("jupyterlab", "notebook")
+FRONT_ENDS = ("jupyterlab",)
 """Requirements of the ``course`` extra that are front ends, not libraries: Colab and VS Code bring their own."""
 KERNEL_SIDE = {"ipywidgets": ">=7.7"}
 """What the kernel needs where the ``course`` extra asks for more on behalf of its front end.
@@ -49,7 +49,8 @@ KERNEL_SIDE = {"ipywidgets": ">=7.7"}
 The extra asks for ipywidgets 8 because JupyterLab 4 draws no other; the
 course's widgets themselves work from 7.7, which Colab ships and draws
 (:mod:`cae_lib.widgets` says under a widget what to do where 7 is not drawn)."""
-IMPORT_NAMES = {"pillow": "PIL", "scikit-learn": "sklearn", "ai-edge-litert": "ai_edge_litert"}
+IMPORT_NAMES = {"pillow": "PIL", "scikit-learn": "sklearn"}
+"""Module names that are not the package's name with ``-`` as ``_``."""
 
 
 @dataclass(frozen=True)
@@ -157,9 +158,19 @@ def problems(needs: dict[str, str] | None = None) -> list[Problem]:
             found.append(Problem(package, version, specifier))
             continue
         loaded = loaded_version(package)
-        if loaded is not None and loaded != version:
+        if loaded is not None and not _same_version(loaded, version):
             found.append(Problem(package, f"{loaded} loaded, {version} installed", restart_only=True))
     return found
+
+
+def _same_version(a: str, b: str) -> bool:
+    """True when two version strings name the same release (``2.20.0-dev1`` and ``2.20.0.dev1`` do)."""
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return Version(a) == Version(b)
+    except InvalidVersion:
+        return a == b
 
 
 def on_colab() -> bool:
@@ -239,8 +250,9 @@ def report() -> None:
     else:
         try:
             gpu = gpu_description()
-        except ImportError as exc:
-            raise EnvironmentProblem(f"{summary(gpu='GPU: not checked')}\n{exc}") from None
+        except ImportError as exc:  # TensorFlow is there but does not import: its message, and any fix found
+            lines = [summary(gpu="GPU: not checked"), str(exc), *([advice(found)] if found else [])]
+            raise EnvironmentProblem("\n".join(lines)) from None
     print(summary(gpu=gpu))
     if found:
         raise EnvironmentProblem(advice(found))

@@ -13,9 +13,11 @@ therefore needs Keras 3.4.1 or newer.)
 
 :func:`cae_lib.deploy.save_keras`, which writes every model file of the
 course, therefore rewrites the config after saving (:func:`make_portable`):
-:func:`portable_config` leaves out every argument that still has its default value and writes plain
-floating-point dtype policies as their name (``"float32"``), which every
-Keras 3 reads the same way. Nothing else changes: the weights are the same
+:func:`portable_config` leaves out every argument that still has its
+default value and writes plain floating-point dtype policies as their name
+(``"float32"``), which every Keras 3 reads the same way. Older releases also
+rebuild a one-input model with lists of one tensor; :func:`load_model` and
+:func:`single_tensors` undo that. Nothing else changes: the weights are the same
 bytes, so a codec's model id (a hash of its weights) stays what it was. The
 shipped models are written this way, and CI loads them on the oldest and the
 newest Keras the course supports (``tests/envs/``).
@@ -54,9 +56,11 @@ def portable_config(config):
     object whose class this Keras knows (a layer, an initializer, a
     registered ``cae_lib`` layer), an argument of the class's ``__init__``
     whose value equals its default is left out (``None`` and ``False`` count
-    as the same "off"); the class then gets the same default when the file is
+    as the same "off"); the class then gets its own default when the file is
     loaded, on this Keras or on an older one that never heard of the
-    argument. A plain dtype policy becomes its name. Arguments the class
+    argument. That default is assumed to mean the same on every release;
+    CI checks it where it matters, by loading the shipped models on the
+    oldest and the newest supported Keras. A plain dtype policy becomes its name. Arguments the class
     takes through ``**kwargs`` (``name``, ``trainable``, ``dtype``) are kept.
 
     Args:

@@ -546,7 +546,7 @@ def is_quick(env: dict) -> bool:
 
 
 def inputs_digest(notebooks: list[Path], env: dict, root: Path = ROOT) -> str:
-    """A digest of everything a build depends on: notebooks, library, builder and settings."""
+    """A digest of everything a build depends on: notebooks, library, builder, settings and installed packages."""
     digest = hashlib.sha256()
     files = [*notebooks, Path(__file__).resolve()]
     library = root / "cae_lib"
@@ -557,7 +557,16 @@ def inputs_digest(notebooks: list[Path], env: dict, root: Path = ROOT) -> str:
         digest.update(hashlib.sha256(path.read_bytes()).digest())
     for name in (QUICK_ENV, "CAE_DATA_DIR", "CAE_EXERCISES", PROGRESS_ENV):
         digest.update(f"{name}={env.get(name, '')}".encode())
+    digest.update(installed_packages().encode())
     return digest.hexdigest()
+
+
+def installed_packages() -> str:
+    """This Python and every package installed beside it, one ``name==version`` a line: what the kernels run on."""
+    import importlib.metadata
+
+    found = {f"{d.metadata['Name']}=={d.version}" for d in importlib.metadata.distributions() if d.metadata["Name"]}
+    return "\n".join([sys.executable, sys.version, *sorted(found)])
 
 
 def _replace_folder(built: Path, out: Path) -> None:

@@ -28,7 +28,7 @@ README's table is not the one the records give. The committed records are in
 
 Usage (from the repository root; ``.ci/run`` does all of it):
 
-    python scripts/environments.py run colab            # build, then test: about 10 minutes on 2 cores
+    python scripts/environments.py run colab            # build, then test: 10 to 15 minutes on 2 cores
     python scripts/environments.py build colab minimum  # or apart: .ci/run builds while the site is built,
     python scripts/environments.py test colab           # then tests the two at the same time
     .venv/bin/python scripts/environments.py record latest --junit test-output/environments/latest.xml
@@ -87,10 +87,13 @@ SUBSET = (
     "tests/test_solutions.py::test_the_notebook_passes_every_check_with_the_solutions_filled_in",
 )
 """What ``colab`` and ``minimum`` run: models, codec, golden files, widgets, and every notebook with its solutions."""
+ALSO = {"minimum": ("tests/test_browser.py::test_explorer_in_jupyterlab_with_headless_chromium",)}
+"""More for one environment: the oldest JupyterLab and ipywidgets draw the explorer (Colab draws its own)."""
 WHAT_RAN = {
     "latest": "the whole suite: the 9 notebooks as learners get them (the site) and with solutions, browser",
     "colab": "every model loads; codec, golden files, widgets; the 9 notebooks with solutions, strict checks",
-    "minimum": "every model loads; codec, golden files, widgets; the 9 notebooks with solutions, strict checks",
+    "minimum": "every model loads; codec, golden files, widgets; the 9 notebooks with solutions, strict checks; "
+    "the explorer in JupyterLab",
 }
 TABLE_START = "<!-- tested-on: written by scripts/environments.py table --write; do not edit by hand -->"
 TABLE_END = "<!-- tested-on: end -->"
@@ -138,9 +141,9 @@ def find_python(version: str) -> str:
     raise SystemExit(f"no Python {version} on this machine: the environment needs it (apt-get, pyenv or uv)")
 
 
-def test_requirements(extra: str = "test") -> list[str]:
+def test_requirements() -> list[str]:
     """The ``test`` extra's requirement strings from ``pyproject.toml``."""
-    return list(_project()["optional-dependencies"][extra])
+    return list(_project()["optional-dependencies"]["test"])
 
 
 # --------------------------------------------------------------------------- building and running
@@ -184,18 +187,14 @@ def build(name: str) -> Path:
 
 
 def installed_versions(venv: Path | None = None) -> dict[str, str]:
-    """``{package: version}`` of :data:`SHOWN` (and Python) in ``venv`` (default: this interpreter)."""
+    """``{package: version}`` of :data:`SHOWN` (and Python) in ``venv`` (default: this interpreter).
+
+    Asked of the course installed there (:func:`cae_lib.environment.installed_version`).
+    """
     code = (
-        "import importlib.metadata as m, json, platform\n"
-        f"names = {list(SHOWN)!r}\n"
-        "tf = ('tensorflow', 'tensorflow-cpu', 'tensorflow-macos', 'tensorflow-intel', 'tf-nightly')\n"
-        "def version(name):\n"
-        "    for n in (tf if name == 'tensorflow' else (name,)):\n"
-        "        try:\n"
-        "            return m.version(n)\n"
-        "        except m.PackageNotFoundError:\n"
-        "            pass\n"
-        "found = {n: version(n) for n in names}\n"
+        "import json, platform\n"
+        "from cae_lib.environment import installed_version\n"
+        f"found = {{name: installed_version(name) for name in {list(SHOWN)!r}}}\n"
         "found['python'] = platform.python_version()\n"
         "print(json.dumps({k: v for k, v in found.items() if v}))\n"
     )
@@ -228,7 +227,7 @@ def test(name: str) -> int:
     env = {**os.environ, "CAE_QUICK": "1", "CAE_PROGRESS": "epoch"}
     tests = [
         f"{ROOT / path}::{rest}" if rest else str(ROOT / path)
-        for path, _, rest in (t.partition("::") for t in SUBSET)
+        for path, _, rest in (t.partition("::") for t in (*SUBSET, *ALSO.get(name, ())))
     ]
     # Not from the clone: there `import cae_lib` would find the clone's files instead of the installed course.
     with tempfile.TemporaryDirectory() as elsewhere:
@@ -252,39 +251,43 @@ def test(name: str) -> int:
             f"--basetemp={Path(elsewhere) / 'pytest'}",  # its own: the two environments run at once
         ]
         result = subprocess.run([*map(str, pytest), *tests], cwd=elsewhere, env=env)
-    record = {
-        "environment": name,
-        "versions": installed_versions(venv),
-        "course_install_changed": built["course_install_changed"],
-        "models_loaded": [line.split()[0] for line in listed.splitlines() if line.strip()],
-        "ran": WHAT_RAN[name],
-        "result": junit_counts(junit) if junit.is_file() else {"passed": 0, "failed": 1, "skipped": 0},
-        "exit_code": result.returncode,
-        "seconds": {"install": built["seconds"], "tests": round(time.monotonic() - start)},
-        "date": datetime.date.today().isoformat(),
-        "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs",
-    }
-    (OUTPUT_DIR / f"{name}.json").write_text(json.dumps(record, indent=1) + "\n")
+    record = write_record(
+        name,
+        venv=venv,
+        junit=junit,
+        exit_code=result.returncode,
+        seconds={"install": built["seconds"], "tests": round(time.monotonic() - start)},
+        course_install_changed=built["course_install_changed"],
+        models_listed=[line.split()[0] for line in listed.splitlines() if line.strip()],
+    )
     print(f"{name}: {_result_text(record)}, tests {record['seconds']['tests']} s", flush=True)
     return result.returncode
 
 
-def record_latest(junit: Path, seconds: float | None) -> None:
-    """Write the record of the ``latest`` environment (this interpreter) from its pytest JUnit file."""
+def write_record(
+    name: str, *, venv: Path | None, junit: Path, exit_code: int, seconds: dict, **extra
+) -> dict:
+    """Write ``test-output/environments/NAME.json``: versions, what ran, the result, the time; return it."""
     OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
     record = {
-        "environment": "latest",
-        "versions": installed_versions(),
-        "course_install_changed": {},
-        "models_loaded": [],
-        "ran": WHAT_RAN["latest"],
-        "result": junit_counts(junit),
-        "exit_code": 0 if junit_counts(junit)["failed"] == 0 else 1,
-        "seconds": {"tests": round(seconds)} if seconds is not None else {},
+        "environment": name,
+        "versions": installed_versions(venv),
+        "ran": WHAT_RAN[name],
+        "result": junit_counts(junit) if junit.is_file() else {"passed": 0, "failed": 1, "skipped": 0},
+        "exit_code": exit_code,
+        "seconds": seconds,
         "date": datetime.date.today().isoformat(),
         "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs",
+        **extra,
     }
-    (OUTPUT_DIR / "latest.json").write_text(json.dumps(record, indent=1) + "\n")
+    (OUTPUT_DIR / f"{name}.json").write_text(json.dumps(record, indent=1) + "\n")
+    return record
+
+
+def record_latest(junit: Path, seconds: float | None, exit_code: int) -> None:
+    """Write the record of the ``latest`` environment (this interpreter) from its pytest JUnit file."""
+    write_record("latest", venv=None, junit=junit, exit_code=exit_code,
+                 seconds={"tests": round(seconds)} if seconds is not None else {})  # fmt: skip
 
 
 # --------------------------------------------------------------------------- the table
@@ -343,6 +346,7 @@ def main(argv=None) -> int:
     rec.add_argument("name", choices=["latest"])
     rec.add_argument("--junit", type=Path, required=True)
     rec.add_argument("--seconds", type=float, default=None)
+    rec.add_argument("--exit-code", type=int, default=0, help="make test's exit code")
     sub.add_parser("collect", help="copy test-output/environments/*.json into tests/envs/tested/")
     tab = sub.add_parser("table", help="print the table of tests/envs/tested/ (or --from a folder)")
     tab.add_argument("--from", dest="folder", type=Path, default=TESTED_DIR)
@@ -357,7 +361,7 @@ def main(argv=None) -> int:
     if args.command == "build":
         return 0
     if args.command == "record":
-        record_latest(args.junit, args.seconds)
+        record_latest(args.junit, args.seconds, args.exit_code)
         return 0
     if args.command == "collect":
         TESTED_DIR.mkdir(parents=True, exist_ok=True)

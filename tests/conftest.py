@@ -168,7 +168,9 @@ def _site_built_from_these_notebooks() -> bool:
     info = builder.SITE / builder.BUILD_INFO
     if not info.is_file():
         return False
-    wanted = builder.inputs_digest(builder.course_notebooks(builder.NOTEBOOKS), builder.kernel_env())
+    # The settings as nbval's kernels get them (kernel_env would turn an unset CAE_QUICK into quick mode).
+    env = {**os.environ, builder.PROGRESS_ENV: "epoch"}
+    wanted = builder.inputs_digest(builder.course_notebooks(builder.NOTEBOOKS), env)
     return json.loads(info.read_text()).get("digest") == wanted
 
 
@@ -178,9 +180,10 @@ def pytest_collection_modifyitems(config, items):
     ``make test`` builds the site first: ``scripts/build_site.py`` executes
     every notebook in a fresh kernel, in the same mode, and stops at the first
     cell that raises, which is the check ``--nbval-lax`` makes. When the site's
-    record holds the digest of these very notebooks, library, builder and
-    settings, running them again would only double CI's longest step. Without a
-    fresh site (``pytest`` alone, or anything changed since) nbval runs them.
+    record holds the digest of these very notebooks, library, builder,
+    settings (quick mode included) and installed packages, running them again
+    would only double CI's longest step. Without such a site (``pytest``
+    alone, another mode, anything changed since) nbval runs them.
     """
     cells = [item for item in items if type(item).__name__ == "IPyNbCell"]
     if cells and _site_built_from_these_notebooks():
