@@ -19,6 +19,7 @@ import numpy as np
 
 from .. import saving
 from .._tf import keras
+from ..images import to_float
 from ..layers import LatentPrior
 from ..models import IMAGE_SHAPE, decoder_of, encoder_of
 from ..training import predict_in_batches
@@ -105,7 +106,11 @@ def attach_prior(autoencoder: keras.Model, x_train, *, decorrelate: bool = True,
     """
     encoder, decoder = encoder_of(autoencoder), decoder_of(autoencoder)
     prior = LatentPrior(decorrelate=decorrelate, name="prior")
-    prior.fit(predict_in_batches(encoder, x_train, batch_size=batch_size))
+    x_train = np.asarray(x_train)  # uint8 digits are scaled one batch at a time: no float copy of them all
+    prior.fit(np.concatenate([
+        predict_in_batches(encoder, to_float(x_train[i : i + batch_size]), batch_size=batch_size)
+        for i in range(0, max(len(x_train), 1), batch_size)
+    ]))  # fmt: skip
     prior.set_fingerprint(weights_digest(encoder), weights_digest(decoder))
     inputs = keras.Input(shape=IMAGE_SHAPE, name="image")
     outputs = decoder(prior(encoder(inputs)))
