@@ -85,15 +85,20 @@ SUBSET = (
     "tests/test_saving.py",
     "tests/test_widgets.py",
     "tests/test_solutions.py::test_the_notebook_passes_every_check_with_the_solutions_filled_in",
+    "tests/test_exercises_framework.py",
+    "tests/test_solutions.py::test_a_learners_mistake_gets_a_cross_and_run_all_goes_on[01_dataset-raises]",
+    "tests/test_solutions.py::test_a_learners_mistake_gets_a_cross_and_run_all_goes_on[01_dataset-none]",
 )
-"""What ``colab`` and ``minimum`` run: models, codec, golden files, widgets, and every notebook with its solutions."""
+"""What ``colab`` and ``minimum`` run: models, codec, golden files, widgets, every notebook with its solutions, and
+the checks' handling of a learner's mistakes (on that IPython: ``%%answer`` and one notebook with mistakes)."""
 ALSO = {"minimum": ("tests/test_browser.py::test_explorer_in_jupyterlab_with_headless_chromium",)}
 """More for one environment: the oldest JupyterLab and ipywidgets draw the explorer (Colab draws its own)."""
 WHAT_RAN = {
     "latest": "the whole suite: the 9 notebooks as learners get them (the site) and with solutions, browser",
-    "colab": "every model loads; codec, golden files, widgets; the 9 notebooks with solutions, strict checks",
+    "colab": "every model loads; codec, golden files, widgets; the 9 notebooks with solutions, strict checks; "
+    "a learner's mistakes",
     "minimum": "every model loads; codec, golden files, widgets; the 9 notebooks with solutions, strict checks; "
-    "the explorer in JupyterLab",
+    "a learner's mistakes; the explorer in JupyterLab",
 }
 TABLE_START = "<!-- tested-on: written by scripts/environments.py table --write; do not edit by hand -->"
 TABLE_END = "<!-- tested-on: end -->"

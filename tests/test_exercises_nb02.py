@@ -54,6 +54,14 @@ def test_ex2_horizontal_detector(mnist, capsys):
     rejects(nb02.horizontal_detector, middle_row, x_test, match="each column of the kernel sum to zero")
     rejects(nb02.horizontal_detector, np.full((3, 3), 1 / 9), x_test, match="almost as strongly")
     rejects(nb02.horizontal_detector, np.ones((5, 5)), x_test, match="3 x 3")
+    dark_line = -ns["horizontal"]  # the signs flipped: [[1, 1, 1], [-2, -2, -2], [1, 1, 1]]
+    rejects(
+        nb02.horizontal_detector, dark_line, x_test, match="dark line between bright ones; flip the signs"
+    )
+    sobel_y = sobel_x.T
+    rejects(nb02.horizontal_detector, sobel_y, x_test, match="a stroke's edges")
+    off_by_a_row = np.array([[2, 2, 2], [-1, -1, -1], [0, 0, 0]], np.float32)
+    rejects(nb02.horizontal_detector, off_by_a_row, x_test, match="symmetric top to bottom")
 
 
 @pytest.fixture(scope="module")

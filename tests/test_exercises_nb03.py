@@ -1,5 +1,6 @@
 """Notebook 03's checks: each solution passes, and plausible wrong answers of the right shape fail, saying why."""
 
+import keras
 import numpy as np
 import pytest
 from conftest import rejects, run_source
@@ -83,11 +84,41 @@ def test_ex1_a_relu_inside_conv1_before_the_relu_layer_is_the_same_network(digit
 
 
 def test_ex1_unanswered_falls_back_to_the_library_builder(digits, capsys):
-    def build_my_encoder(latent_dim=28):
-        return None
+    def build_my_encoder(latent_dim=28):  # the notebook's stub, shortened
+        ...
+        return None  # when done: return keras.Model(inputs, latent, name="encoder")
 
     assert nb03.encoder(build_my_encoder, digits) is models.build_encoder
     assert "○ Exercise 03_encoding_ex1" in capsys.readouterr().out
+
+    def forgets_return(latent_dim=28):
+        inputs = keras.Input(shape=(28, 28, 1))
+        keras.Model(inputs, keras.layers.Flatten()(inputs))
+
+    assert nb03.encoder(forgets_return, digits) is models.build_encoder
+    assert "✗ Exercise 03_encoding_ex1" in (out := capsys.readouterr().out) and "forget `return`" in out
+
+
+def test_ex1_an_exception_in_the_learners_builder_is_one_line_naming_their_line(digits, capsys):
+    def build_my_encoder(latent_dim=28):
+        inputs = keras.Input(shape=(28, 28, 1), name="image")
+        x = keras.layers.dense(64)(inputs)  # a typo: Dense
+        return keras.Model(inputs, x)
+
+    assert nb03.encoder(build_my_encoder, digits) is models.build_encoder
+    out = capsys.readouterr().out
+    assert out.startswith("✗ Exercise 03_encoding_ex1") and out.count("\n") == 1, out
+    assert "AttributeError" in out and "x = keras.layers.dense(64)(inputs)" in out and "layers.Dense" in out
+
+    def two_relus(latent_dim=28):
+        inputs = keras.Input(shape=(28, 28, 1), name="image")
+        x = keras.layers.ReLU(name="relu")(inputs)
+        x = keras.layers.ReLU(name="relu")(x)
+        return keras.Model(inputs, keras.layers.Dense(latent_dim)(keras.layers.Flatten()(x)))
+
+    nb03.encoder(two_relus, digits)
+    out = capsys.readouterr().out
+    assert out.startswith("✗ Exercise 03_encoding_ex1") and "relu" in out, out
 
 
 # Exercise 2: output size with same padding

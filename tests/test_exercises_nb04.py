@@ -122,6 +122,32 @@ def test_ex3_solution_passes(ex3, capsys):
         ns["plain"], ns["rotated"], ns["bytes_plain"], ns["bytes_rotated"], latents=latents, model=model
     )
     assert "the rotation saves" in capsys.readouterr().out
+    answer = ns["plain"], ns["rotated"], ns["bytes_plain"], ns["bytes_rotated"]
+    check.rotation_worth_it(*answer, latents=latents, model=model, x_train=ns["x_train"])
+    assert "the rotation saves" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("fitted_on", ["test digits", "test digits, plain only", "other training digits"])
+def test_ex3_rejects_priors_fitted_on_other_digits(ex3, shipped, mnist, fitted_on):
+    ns, latents, model = ex3
+    digits, _ = shipped
+    sample = digits if fitted_on.startswith("test") else mnist[0][0][5000:6000]
+    plain = codec.attach_prior(model, sample, decorrelate=False)
+    rotated = ns["rotated"] if fitted_on.endswith("plain only") else codec.attach_prior(model, sample)
+
+    def ideal(m):
+        s = codec.latents_to_symbols(latents, m, 1.0)
+        return codec.symbol_bits(s, m, 1.0) / len(s) / 8
+
+    message = (
+        "fitted on the test digits"
+        if fitted_on.startswith("test")
+        else "differs from one fitted on train_sample"
+    )
+    with pytest.raises(exercises.ExerciseFailed, match=message):
+        check.rotation_worth_it(
+            plain, rotated, ideal(plain), ideal(rotated), latents=latents, model=model, x_train=ns["x_train"]
+        )
 
 
 def test_ex3_rejects_bits_for_bytes_swapped_figures_and_two_rotated_priors(ex3):
@@ -202,17 +228,25 @@ def test_ex4_names_trailing_zeros_and_byte_order():
         assert "reversed" in check._payload_hint(swapped, payload, scale, step, symbols)
 
 
-def test_ex4_stub_is_not_answered(tiny, monkeypatch, capsys):
+def test_ex4_stub_is_not_answered_and_a_forgotten_return_is_named(tiny, monkeypatch, capsys):
     monkeypatch.delenv(exercises.STRICT_ENV)
 
-    def encode_by_hand(digit, step):
-        return None
+    def encode_by_hand(digit, step):  # the notebook's stub
+        ...
+        return None  # when done: return symbols, payload
 
     check.by_hand(encode_by_hand, tiny["digits"], tiny["model"], steps=TINY_STEPS)
     assert (
         "○ Exercise 04_compressing_ex4 (code a digit by hand with constriction): not answered yet"
         in capsys.readouterr().out
     )
+
+    def forgets_return(digit, step):
+        symbols = np.zeros(6, np.int32)
+        print(len(symbols))
+
+    check.by_hand(forgets_return, tiny["digits"], tiny["model"], steps=TINY_STEPS)
+    assert "✗ Exercise 04_compressing_ex4" in (out := capsys.readouterr().out) and "forget `return`" in out
 
 
 # The pipeline diagram

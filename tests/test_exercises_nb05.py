@@ -62,7 +62,13 @@ def test_the_decoder_check_catches_a_missing_relu_a_wrong_stride_and_a_missing_s
 
 def test_the_decoder_check_falls_back_to_the_library_and_says_so(monkeypatch, fake_digits, capsys):
     monkeypatch.delenv(exercises.STRICT_ENV)
-    assert check.decoder(lambda latent_dim=28: None, fake_digits(5)) is models.build_decoder
+
+    def build_my_decoder(latent_dim=28):  # the notebook's stub, shortened
+        ...
+        pixels = None  # the output of the last layer, "pixels"
+        return None if pixels is None else keras.Model(latent_dim, pixels, name="decoder")
+
+    assert check.decoder(build_my_decoder, fake_digits(5)) is models.build_decoder
     assert "not answered yet" in capsys.readouterr().out
 
 
@@ -103,10 +109,33 @@ def tiny_autoencoder():
     return models.build_autoencoder(6, filters=4, hidden_units=16)
 
 
-def test_the_training_step_solution_passes(steps_context, capsys):
+def test_the_training_step_solution_passes(steps_context, fake_digits, capsys):
     namespace = run_solution("05_decoding_ex3", my_autoencoder=tiny_autoencoder(), **steps_context)
-    check.training_step(namespace["my_history"], namespace["my_autoencoder"], steps_context["x_val_f"])
+    check.training_step(
+        namespace["my_history"], namespace["my_autoencoder"], steps_context["x_val_f"], steps=200,
+        held_out=data.to_float(fake_digits(300, seed=5)),
+    )  # fmt: skip
     assert "✓ Exercise 05_decoding_ex3" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("fit", "message"),
+    [
+        (dict(data="val", batch_size=32, epochs=1), "takes 200: fit on x_steps"),  # the validation digits
+        (dict(data="steps", batch_size=64, epochs=1), "100 gradient steps.*batch_size=BATCH"),
+        (dict(data="steps", batch_size=32, epochs=2), "it ran 2 epochs"),
+    ],
+    ids=["fitted on the validation digits", "another batch size", "two epochs"],
+)
+def test_the_training_step_check_counts_the_steps_of_one_epoch_over_x_steps(steps_context, fit, message):
+    x = steps_context["x_steps"] if fit["data"] == "steps" else steps_context["x_val_f"]
+    model = tiny_autoencoder()
+    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="binary_crossentropy")
+    val = (steps_context["x_val_f"], steps_context["x_val_f"])
+    history = model.fit(
+        x, x, batch_size=fit["batch_size"], epochs=fit["epochs"], validation_data=val, verbose=0
+    )
+    rejects(check.training_step, history, model, steps_context["x_val_f"], steps=200, match=message)
 
 
 def test_the_training_step_check_catches_wrong_targets_a_wrong_loss_and_no_validation(steps_context):

@@ -4,9 +4,12 @@ Notebooks run by nbval keep their stubs (each check prints "not answered yet"
 and Run All goes on). Here each notebook runs again with every learner cell
 replaced by its solution file and ``CAE_EXERCISES=strict``, so that a check
 that rejects its own solution, or a solution that no longer fits the
-notebook, fails the test.
+notebook, fails the test; and twice more with a learner's mistakes in every
+learner cell (code that raises; functions and values that are None), where
+every check must answer ✗ and Run All must reach the end.
 """
 
+import ast
 import importlib
 import json
 import pkgutil
@@ -77,7 +80,8 @@ def test_the_notebook_passes_every_check_with_the_solutions_filled_in(path, monk
     notebook = nbformat.read(path, as_version=4)
     cells = learner_cells(path)
     for exercise_id, index in cells.items():
-        notebook.cells[index].source = exercises.solution_path(exercise_id).read_text()
+        magic, _ = _split_magic(notebook.cells[index].source)
+        notebook.cells[index].source = magic + exercises.solution_path(exercise_id).read_text()
     NotebookClient(
         notebook, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
     ).execute()
@@ -91,3 +95,73 @@ def test_the_notebook_passes_every_check_with_the_solutions_filled_in(path, monk
         assert f"✓ Exercise {exercise_id} " in printed, (
             f"{path.name}: the check of {exercise_id} did not pass"
         )
+
+
+def _split_magic(source: str) -> tuple[str, str]:
+    """``("%%answer exK\\n", the rest)`` of a learner cell."""
+    first, _, rest = source.partition("\n")
+    assert first.startswith("%%answer "), f"a learner cell starts with {first!r}, not %%answer"
+    return first + "\n", rest
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_learner_cell_starts_with_its_answer_magic(path):
+    cells = json.loads(path.read_text())["cells"]
+    for exercise_id, index in learner_cells(path).items():
+        magic, _ = _split_magic("".join(cells[index]["source"]))
+        assert magic == f"%%answer {exercise_id.rsplit('_', 1)[1]}\n", f"{path.name} cell {index}: {magic!r}"
+
+
+class _Slip(ast.NodeTransformer):
+    """A learner's mistake in a stub: ``"raises"`` (functions raise, other cells end in an error) or ``"none"``."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+
+    def visit_FunctionDef(self, node):
+        docstring = node.body[:1] if ast.get_docstring(node) else []
+        if self.kind == "raises":
+            slip = ast.parse('raise KeyError("bound")').body
+        else:
+            slip = ast.parse("total = 0\nfor _ in range(3):\n    total += 1").body  # works, forgets `return`
+        node.body = docstring + slip
+        return node
+
+    def visit_Constant(self, node):
+        return ast.Constant(None) if self.kind == "none" and node.value is Ellipsis else node
+
+
+def learner_slip(stub: str, kind: str) -> str:
+    """The stub of a learner cell with the mistake ``kind`` (see :class:`_Slip`), its magic line kept."""
+    magic, body = _split_magic(stub)
+    tree = _Slip(kind).visit(ast.parse(body))
+    source = ast.unparse(ast.fix_missing_locations(tree))
+    defines = any(isinstance(node, ast.FunctionDef) for node in tree.body)
+    if kind == "raises" and (not defines or "..." in source):
+        source = "learner_typo.shape  # NameError, before any of the cell's names is defined\n" + source
+    return magic + source + "\n"
+
+
+@pytest.mark.parametrize("kind", ["raises", "none"])
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_a_learners_mistake_gets_a_cross_and_run_all_goes_on(path, kind, monkeypatch, mnist):
+    monkeypatch.delenv(exercises.STRICT_ENV, raising=False)
+    monkeypatch.setenv("CAE_QUICK", "1")
+    notebook = nbformat.read(path, as_version=4)
+    cells = learner_cells(path)
+    for index in cells.values():
+        notebook.cells[index].source = learner_slip(notebook.cells[index].source, kind)
+    NotebookClient(  # raises CellExecutionError if any cell stops Run All
+        notebook, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    ).execute()
+    for exercise_id, index in cells.items():
+        printed = "".join(
+            output.get("text", "")
+            for cell in notebook.cells[index : index + 2]
+            for output in cell.get("outputs", [])
+        )
+        assert f"✗ Exercise {exercise_id} " in printed, f"{path.name} {exercise_id} ({kind}): {printed!r}"
+        if kind == "raises":
+            assert "raised" in printed, f"{path.name} {exercise_id}: {printed!r}"
+        else:
+            assert "None" in printed, f"{path.name} {exercise_id}: {printed!r}"

@@ -13,8 +13,11 @@ A check prints one line and returns the answer:
 * ``○`` not answered yet (the stub still holds ``...`` or returns None).
 
 Nothing raises, so "Run All" goes on past an exercise a learner has not
-done; where later cells need the answer, the check returns the library's
-version instead and says so. With ``CAE_EXERCISES=strict`` (the tests that
+done or got wrong; where later cells need the answer, the check returns the
+library's version instead and says so. An exception from the learner's code
+becomes a ``✗`` line naming it and the learner's line; a learner cell starts
+with ``%%answer exK`` (:func:`run_answer_cell`), so an exception raised in
+the cell itself is one ``✗`` line too, not a stopped Run All. With ``CAE_EXERCISES=strict`` (the tests that
 run every notebook with the solutions filled in) a wrong or missing answer
 raises :class:`ExerciseFailed`.
 
@@ -56,7 +59,16 @@ class Wrong(Exception):
 
 
 class NotAnswered(Exception):
-    """Raised by a check when the learner's stub has not been filled in."""
+    """Raised by a check when the learner's stub has not been filled in.
+
+    ``returned_none`` says the answer (or what the learner's function gave
+    back) was None rather than ``...``: a stub that still holds a bare ``...``
+    is not answered yet, anything else forgot its ``return`` (``✗``).
+    """
+
+    def __init__(self, what: str = "the answer", *, returned_none: bool = False):
+        super().__init__(what)
+        self.returned_none = returned_none
 
 
 class ExerciseFailed(AssertionError):
@@ -74,9 +86,11 @@ def solution_path(exercise_id: str) -> Path:
 
 
 def answered(value, what: str = "the answer"):
-    """Return ``value``, or raise :class:`NotAnswered` if it is still ``...`` or None."""
-    if value is ... or value is None:
+    """Return ``value``, or raise :class:`NotAnswered` if it is still ``...`` (or None: see :class:`NotAnswered`)."""
+    if value is ...:
         raise NotAnswered(what)
+    if value is None:
+        raise NotAnswered(what, returned_none=True)
     return value
 
 
@@ -94,17 +108,24 @@ def number(value, name: str) -> float:
 
 
 def call(function, *args, what: str):
-    """The learner's ``function(*args)``: :class:`NotAnswered` if it returns None, :class:`Wrong` if it raises.
+    """The learner's ``function(*args)``; :class:`NotAnswered` if it returns None.
 
-    ``what`` names the arguments in the message ("your function raised
-    ValueError on x_test[:3]: ...").
+    An exception from the learner's code is left to the check's wrapper, which
+    turns it into a ``✗`` line naming the learner's line (see :func:`exercise`);
+    ``what`` names the arguments in that message ("on x_test[:3]").
     """
     try:
         result = function(*args)
-    except Exception as error:  # noqa: BLE001 - the learner's code may raise anything
-        raise Wrong(f"your function raised {type(error).__name__} on {what}: {error}") from None
+    except (Wrong, NotAnswered):
+        raise
+    except Exception as error:
+        try:
+            error.cae_on = getattr(error, "cae_on", what)
+        except AttributeError:  # an exception class with __slots__
+            pass
+        raise
     if result is None:
-        raise NotAnswered("the function")
+        raise NotAnswered("the function", returned_none=True)
     return result
 
 
@@ -128,22 +149,49 @@ def exercise(exercise_id: str, title: str, *, fallback=None):
 
     Returns:
         A decorator. The decorated check raises :class:`Wrong` or
-        :class:`NotAnswered`, or returns what it verified, in words.
+        :class:`NotAnswered`, or returns what it verified, in words; any
+        other exception (from the learner's code, or the check meeting an
+        answer it cannot use) becomes a ``✗`` line too.
     """
 
     def decorate(check):
         @functools.wraps(check)
         def run(answer=..., *args, **kwargs):
             label = f"Exercise {exercise_id} ({title})"
+            failed_cell = ANSWER_CELL_ERRORS.get(exercise_id.rsplit("_", 1)[-1])
             try:
-                if answer is ... or answer is None:
+                if failed_cell:
+                    raise Wrong(
+                        "your answer cell raised an error (the ✗ line under it says which): "
+                        "fix it and run it again, then this cell"
+                    )
+                if answer is ...:
                     raise NotAnswered("the answer")
+                if answer is None:
+                    raise NotAnswered("the answer", returned_none=True)
                 verified = check(answer, *args, **kwargs)
-            except NotAnswered:
-                _report("○", label, f"not answered yet. Stuck? %load {solution_path(exercise_id)}", fallback)
-                return fallback() if fallback else None
+            except NotAnswered as missing:
+                forgot = missing.returned_none and not _holds_a_stub(answer)
+                if not forgot:
+                    _report(
+                        "○", label, f"not answered yet. Stuck? %load {solution_path(exercise_id)}", fallback
+                    )
+                    return fallback() if fallback else None
+                if _learner_functions(answer):
+                    message = "your function returned None: did you forget `return`?"
+                else:
+                    message = (
+                        f"{missing} is None: a value is missing, or a function you called has no `return`"
+                    )
+                _report("✗", label, message, fallback)
+                return fallback() if fallback else answer
             except Wrong as wrong:
                 _report("✗", label, str(wrong), fallback)
+                return fallback() if fallback else answer
+            except ExerciseFailed:
+                raise
+            except Exception as error:
+                _report("✗", label, describe_error(error), fallback)
                 return fallback() if fallback else answer
             print(f"✓ {label}: {verified}")
             return answer
@@ -161,3 +209,207 @@ def _report(mark: str, label: str, message: str, fallback) -> None:
     if strict():
         raise ExerciseFailed(f"{label}: {message}")
     print(f"{mark} {label}: {message}")
+
+
+# -- a learner's exception, in one line ----------------------------------------------------------------------------
+
+HINTS = {
+    "AttributeError": "a name spelled differently? Keras layers are capitalised (layers.Dense, not layers.dense); "
+    "dir(object) lists what it has",
+    "NameError": "a name not defined yet: run the cells above this one first, or check its spelling",
+    "KeyError": "that key is not in the dictionary: print(list(d)) shows the keys it has",
+    "IndexError": "an index past the end: print the shape (or len) of what you index",
+    "TypeError": "check the arguments' number and types against the function's docstring (help(f))",
+    "ValueError": "often a shape or a value out of range: print the shapes of what goes in",
+    "ZeroDivisionError": "a division by zero: which count or size can be 0 here?",
+    "SyntaxError": "a typo in the code: look at the line shown, and at brackets left open on the line above",
+}
+_OURS = (Path(__file__).resolve().parent.parent,)
+
+
+def _is_learner_frame(filename: str) -> bool:
+    """True for code typed in a notebook (IPython's cell files), not the library's, Python's or a package's."""
+    import sysconfig
+
+    if filename.startswith("<ipython-input") or "ipykernel_" in filename or filename.startswith("<cell"):
+        return True
+    if filename.startswith("<"):
+        return False
+    path = Path(filename).resolve()
+    library_dirs = {
+        Path(p).resolve() for k, p in sysconfig.get_paths().items() if k in ("stdlib", "purelib", "platlib")
+    }
+    return (
+        not any(d == path or d in path.parents for d in (*library_dirs, *_OURS))
+        and "site-packages" not in path.parts
+    )
+
+
+def describe_error(error: BaseException, *, line_offset: int = 0) -> str:
+    """One line for a learner's exception: its type and message, the learner's line that raised it, a hint.
+
+    Args:
+        error: The exception, with its traceback.
+        line_offset: Added to the line number of an error raised at the top
+            level of a cell (1 when the cell's first line is ``%%answer``).
+
+    Returns:
+        E.g. ``"your code raised AttributeError: module 'keras.layers' has no
+        attribute 'dense' (in build_my_encoder: x = layers.dense(64)(x)).
+        Hint: a name spelled differently? ..."``
+    """
+    import traceback
+
+    where = ""
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if _is_learner_frame(f.filename)]
+    if isinstance(error, SyntaxError) and error.lineno:
+        where = f" (line {error.lineno + line_offset} of your cell: {(error.text or '').strip()})"
+    elif frames:
+        frame = frames[-1]
+        code = f": {frame.line.strip()}" if frame.line else ""
+        if frame.name == "<module>":
+            where = f" (line {frame.lineno + line_offset} of your cell{code})"
+        else:
+            where = f" (in {frame.name}{code})"
+    on = getattr(error, "cae_on", None)
+    text = error.msg if isinstance(error, SyntaxError) and error.msg else str(error)
+    message = text.strip().splitlines()[0] if text.strip() else ""
+    if len(message) > 300:
+        message = message[:300] + " ..."
+    who = "your code" if frames or isinstance(error, SyntaxError) else "the check, on your answer,"
+    text = (
+        f"{who} raised {type(error).__name__}"
+        + (f" on {on}" if on else "")
+        + (f": {message}" if message else "")
+    )
+    hint = HINTS.get(type(error).__name__)
+    return text + where + (f". Hint: {hint}" if hint else "")
+
+
+# -- None: not answered yet, or a forgotten return? ----------------------------------------------------------------
+
+
+def _learner_functions(answer) -> list:
+    """The plain Python functions in an answer (itself, or the items of a tuple answer)."""
+    import types
+
+    items = answer if isinstance(answer, tuple) else (answer,)
+    return [item for item in items if isinstance(item, types.FunctionType)]
+
+
+def _holds_a_stub(answer) -> bool:
+    """True if the answer is (or holds) a function whose body still has a bare ``...`` line, or a value ``...``.
+
+    A function whose source cannot be read counts as a stub: "not answered
+    yet" is the gentler message of the two.
+    """
+    import ast
+    import inspect
+    import textwrap
+
+    items = answer if isinstance(answer, tuple) else (answer,)
+    if any(item is ... for item in items):
+        return True
+    functions = _learner_functions(answer)
+    if not functions:
+        return False
+    for function in functions:
+        try:
+            tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+        except (OSError, TypeError, SyntaxError):
+            return True
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+                    and node.value.value is Ellipsis):  # fmt: skip
+                return True
+        definition = next((n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.Lambda))), None)
+        body = definition.body if isinstance(definition, ast.FunctionDef) else []
+        if body and all(  # only a docstring and `pass`
+            isinstance(n, ast.Pass) or (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant))
+            for n in body
+        ):
+            return True
+    return False
+
+
+# -- %%answer: a learner's cell that raises does not stop Run All ------------------------------------------------
+
+ANSWER_CELL_ERRORS: dict[str, str] = {}
+"""What the latest run of each ``%%answer exK`` cell raised, in words, by ``exK`` (absent: it ran through)."""
+
+
+def run_answer_cell(line: str, cell: str) -> None:
+    """The ``%%answer exK`` cell magic: run the cell; an exception prints one ``✗`` line instead of stopping Run All.
+
+    The check below the cell then says the cell failed. In strict mode
+    (``CAE_EXERCISES=strict``) the exception is raised as usual. The whole
+    traceback stays one ``%tb`` away.
+    """
+    import sys
+
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    key = line.strip() or "this exercise"
+    ANSWER_CELL_ERRORS.pop(key, None)
+    if strict():
+        result = shell.run_cell(cell, store_history=False)
+        if not result.success:
+            raise ExerciseFailed(
+                f"the answer cell of {key} raised: {result.error_before_exec or result.error_in_exec!r}"
+            )
+        return
+    caught = []
+
+    def one_line(shell, etype, value, tb, tb_offset=None):
+        sys.last_type, sys.last_value, sys.last_traceback = etype, value, tb
+        caught.append(value)
+
+    saved = shell.custom_exceptions, shell.CustomTB
+    shell.set_custom_exc((Exception,), one_line)
+    try:
+        result = shell.run_cell(cell, store_history=False)
+    finally:
+        shell.custom_exceptions, shell.CustomTB = saved
+    error = caught[0] if caught else (result.error_before_exec or result.error_in_exec)
+    if isinstance(error, KeyboardInterrupt):
+        raise error
+    if error is not None:
+        described = describe_error(error, line_offset=1)
+        ANSWER_CELL_ERRORS[key] = described
+        for name in _names_defined(
+            cell
+        ):  # so that the check cell below finds them and answers ✗, not NameError
+            shell.user_ns.setdefault(name, ...)
+        print(f"✗ Your answer cell ({key}): {described}. Run All goes on; %tb shows the whole traceback.")
+
+
+def _names_defined(cell: str) -> list[str]:
+    """The names a cell assigns or defines at its top level (``a, b = ...``, ``def f``), read even from broken code."""
+    import re
+
+    names = []
+    for line in cell.splitlines():
+        if line[:1].isspace():
+            continue
+        if match := re.match(r"(?:async\s+)?(?:def|class)\s+([A-Za-z_]\w*)", line):
+            names.append(match.group(1))
+        elif match := re.match(
+            r"\(?\s*([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*)\s*,?\s*\)?\s*(?::[^=]*)?=(?!=)", line
+        ):
+            names += [name.strip() for name in match.group(1).split(",")]
+    return names
+
+
+def _register_magic() -> None:
+    """Register ``%%answer`` when running under IPython (imported from a notebook)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None and "answer" not in shell.magics_manager.magics.get("cell", {}):
+        shell.register_magic_function(run_answer_cell, magic_kind="cell", magic_name="answer")
+
+
+_register_magic()

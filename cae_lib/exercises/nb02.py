@@ -96,7 +96,12 @@ def _bars(thickness: int = 2):
 
 @exercise("02_convolutional_filters_ex2", "a horizontal stroke detector")
 def horizontal_detector(answer, x_test) -> str:
-    """Check a 3 x 3 kernel: its largest response to a horizontal bar is at least twice that to a vertical one."""
+    """Check a 3 x 3 kernel: its largest response to a horizontal bar is at least twice that to a vertical one.
+
+    And across a bright horizontal stroke (1 and 2 pixels thick) it answers
+    most on the stroke itself: not a dark-line detector (signs flipped), not
+    an edge detector (Sobel-y) nor a kernel off by a row.
+    """
     kernel = np.asarray(answer, dtype=np.float32)
     if kernel.shape != (3, 3):
         raise Wrong(f"the kernel should be 3 x 3. Received: shape {kernel.shape}")
@@ -120,6 +125,22 @@ def horizontal_detector(answer, x_test) -> str:
             f"(should be at most half): it answers almost as strongly to vertical strokes: make each column "
             f"of the kernel sum to zero, so a vertical stroke (the same in every row) cancels out"
         )
+    for thickness in (1, 2):  # the response across a bright stroke: highest on the stroke itself
+        profile = _conv2d(_bars(thickness)[0], kernel)[:, 13]  # output row r is centred on input row r + 1
+        on = profile[12 : 12 + thickness]
+        beside = np.delete(profile, np.arange(12, 12 + thickness))
+        if on.max() < 0 < beside.max() and np.allclose(kernel, kernel[::-1]):
+            raise Wrong(
+                f"on a bright horizontal stroke {thickness} pixel(s) thick it answers {on.mean():.2f} and "
+                f"{beside.max():.2f} beside it: it detects a dark line between bright ones; flip the signs "
+                "(positive where the stroke lies, negative around it)"
+            )
+        if on.mean() <= beside.max():
+            raise Wrong(
+                f"across a bright horizontal stroke {thickness} pixel(s) thick it answers {beside.max():.2f} beside "
+                f"the stroke and {on.mean():.2f} on it: it finds a stroke's edges (like Sobel), not the stroke; "
+                "make it symmetric top to bottom: positive in the middle row, negative above and below"
+            )
     seven, one = (x_test[i].astype(np.float32) / 255 for i in (0, 2))
     r7, r1 = _conv2d(seven, kernel).max(), _conv2d(one, kernel).max()
     weaker = "" if r_down <= 1e-6 else f" ({r_across / r_down:.1f} times weaker)"

@@ -96,12 +96,30 @@ def batch_saving(saved, digits, model, *, from_headers=...) -> str:
     )
 
 
+def _same_prior(a, b) -> bool:
+    """True when two priors hold the same numbers (up to float32 rounding of the same fit)."""
+    scale = b.scale_values
+    return bool(
+        np.max(np.abs(a.loc_values - b.loc_values) / scale) < 1e-3
+        and np.max(np.abs(a.scale_values / scale - 1)) < 1e-3
+    )
+
+
 @exercise("04_compressing_ex3", "is the rotation worth it?")
-def rotation_worth_it(plain, rotated, bytes_plain=..., bytes_rotated=..., *, latents, model, step=1.0) -> str:
-    """Check two codec models (prior without and with decorrelation) and their ideal bytes per digit of ``latents``."""
-    from .. import codec
+def rotation_worth_it(
+    plain, rotated, bytes_plain=..., bytes_rotated=..., *, latents, model, step=1.0, x_train=None
+) -> str:
+    """Check two codec models (prior without and with decorrelation) and their ideal bytes per digit of ``latents``.
+
+    With ``x_train``, both priors must be fitted on the notebook's training
+    sample (its first 2,000 digits in quick mode, 20,000 otherwise), not on the
+    test digits that measure them.
+    """
+    from .. import codec, config, data
     from ..codec.assembly import weights_digest
+    from ..layers import LatentPrior
     from ..models import encoder_of
+    from ..training import predict_in_batches
 
     bytes_plain = number(answered(bytes_plain, "bytes_plain"), "bytes_plain")
     bytes_rotated = number(answered(bytes_rotated, "bytes_rotated"), "bytes_rotated")
@@ -120,6 +138,27 @@ def rotation_worth_it(plain, rotated, bytes_plain=..., bytes_rotated=..., *, lat
             )
         if prior.encoder_digest is not None and prior.encoder_digest != own_encoder:
             raise Wrong(f"{name}'s prior was fitted for another encoder: attach it to the notebook's model")
+
+    if x_train is not None:
+        sample = data.to_float(np.asarray(x_train)[: 2000 if config.quick_mode() else 20_000])
+        train_latents = predict_in_batches(encoder_of(model), sample)
+        for name, candidate, decorrelate in [("plain", plain, False), ("rotated", rotated, True)]:
+            mine = codec.prior_of(candidate)
+            reference, on_test = LatentPrior(decorrelate=decorrelate), LatentPrior(decorrelate=decorrelate)
+            reference.fit(train_latents)
+            on_test.fit(np.asarray(latents))
+            if _same_prior(mine, reference):
+                continue
+            if _same_prior(mine, on_test) or np.max(
+                np.abs(mine.loc_values - on_test.loc_values) / on_test.scale_values
+            ) < 0.3 * np.max(np.abs(mine.loc_values - reference.loc_values) / reference.scale_values):
+                raise Wrong(
+                    f"{name}'s prior was fitted on the test digits, the very digits it is measured on: fit it on "
+                    "train_sample (training digits), so the bytes say what a new digit costs"
+                )
+            raise Wrong(
+                f"{name}'s prior differs from one fitted on train_sample: attach_prior(model, train_sample, ...)"
+            )
 
     def ideal(m) -> float:
         symbols = codec.latents_to_symbols(latents, m, step)
@@ -196,7 +235,7 @@ def by_hand(encode_by_hand, digits, model, *, steps=(1.0, 0.5)) -> str:
             where = f"digit {i} at step {step:g}"
             result = encode_by_hand(digit, step)
             if result is None:
-                raise NotAnswered("encode_by_hand")
+                raise NotAnswered("encode_by_hand", returned_none=True)
             if not isinstance(result, tuple) or len(result) != 2:
                 raise Wrong(
                     f"encode_by_hand should return two things, (symbols, payload). Received: {type(result).__name__}"

@@ -227,8 +227,19 @@ def _loss_name(loss) -> str:
 
 
 @exercise("05_decoding_ex3", "one compile and fit of your autoencoder")
-def training_step(history, model, x_val) -> str:
-    """Check that ``history`` comes from fitting ``model`` to reproduce its input, with a validation curve."""
+def training_step(history, model, x_val, *, steps=None, held_out=None) -> str:
+    """Check that ``history`` comes from fitting ``model`` to reproduce its input, with a validation curve.
+
+    Args:
+        history: What the learner's ``fit`` returned.
+        model: The learner's autoencoder.
+        x_val: The validation digits.
+        steps: The gradient steps one epoch over the training digits takes
+            (None: not checked); fitting on other digits, with another batch
+            size or for more epochs gives another count.
+        held_out: Digits neither fitted nor validated on, where "the outputs
+            follow the inputs" is measured (None: ``x_val``).
+    """
     from .. import metrics, training
     from .._tf import keras
 
@@ -246,14 +257,22 @@ def training_step(history, model, x_val) -> str:
         )
     if "val_loss" not in history.history:
         raise Wrong("no validation curve: pass validation_data=(x_val_f, x_val_f) to fit")
-    steps = int(history.params.get("steps") or 0) * int(history.params.get("epochs") or 0)
-    correlation = _require_trained(model, x_val, "the model")
-    x_val = _float_images(x_val)[:500]
-    psnr = metrics.mean_psnr(x_val, training.predict_in_batches(model, x_val), data_range=1.0)
+    epochs = len(history.history["val_loss"])
+    done = int(history.params.get("steps") or 0) * epochs
+    if steps is not None and done != steps:
+        if epochs != 1:
+            hint = f"it ran {epochs} epochs: one epoch, epochs=1"
+        else:
+            hint = "fit on x_steps (not the validation digits, which must stay unseen) with batch_size=BATCH"
+        raise Wrong(f"this fit took {done} gradient steps, one epoch over x_steps takes {steps}: {hint}")
+    measured_on = "held-out" if held_out is not None else "validation"
+    digits = _float_images(held_out if held_out is not None else x_val)[:500]
+    correlation = _require_trained(model, digits, "the model")
+    psnr = metrics.mean_psnr(digits, training.predict_in_batches(model, digits), data_range=1.0)
     return (
-        f"binary cross-entropy, {steps} steps, validation loss {history.history['val_loss'][-1]:.4f}; on "
-        f"{len(x_val)} validation digits the outputs follow the inputs (correlation {correlation:.2f}), mean PSNR "
-        f"{psnr:.2f} dB (drawing the average digit every time: {average_digit_psnr(x_val):.2f} dB)"
+        f"binary cross-entropy, {done} steps, validation loss {history.history['val_loss'][-1]:.4f}; on "
+        f"{len(digits)} {measured_on} digits the outputs follow the inputs (correlation {correlation:.2f}), "
+        f"mean PSNR {psnr:.2f} dB (drawing the average digit every time: {average_digit_psnr(digits):.2f} dB)"
     )
 
 

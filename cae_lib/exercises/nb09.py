@@ -282,10 +282,12 @@ def bits_paid(bits_per_digit, *, bytes_per_digit=..., model, digits) -> str:
     nbytes = number(answered(bytes_per_digit, "bytes_per_digit"), "bytes_per_digit")
     n = len(digits)
     in_use = model_bits(model, digits)
-    if not abs(bits - in_use) <= 0.005 * in_use + 0.01:
+    # In use the count is deterministic: a right answer equals it up to float32 rounding. A looser bar let the
+    # training estimate pass where training has barely started and noise moves the count by under 1 %.
+    if not abs(bits - in_use) <= 1e-4 * in_use + 1e-3:
         noisy = model_bits(model, digits, training=True)
         hint = "call the model with training=False and average its 'bits' output over the digits"
-        if abs(bits - noisy) <= 0.02 * noisy and abs(noisy - in_use) > 0.01 * in_use:
+        if abs(bits - noisy) <= 0.02 * noisy:
             hint = ("that is the training estimate, with uniform noise on the latent (training=True); in use the "
                     "latent is rounded: call the model with training=False")  # fmt: skip
         elif abs(bits - n * in_use) <= 0.005 * n * in_use:
