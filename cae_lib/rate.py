@@ -110,6 +110,11 @@ class GaussianEntropyModel(keras.layers.Layer):
     Args:
         decoder_input: ``"round"`` or ``"noise"`` (see above).
         seed: Seed of the training noise.
+        bits_function: ``f(values, loc, scale)`` giving the bits of each
+            value, written with ``keras.ops`` so that it has a gradient;
+            None is :func:`gaussian_bits`. Notebook 09 passes the learner's
+            own. A function is not saved with the model: a model loaded
+            from a file counts with :func:`gaussian_bits`.
         **kwargs: Base ``keras.layers.Layer`` arguments (``name`` ...).
 
     Example:
@@ -120,8 +125,13 @@ class GaussianEntropyModel(keras.layers.Layer):
         ([[0.0, 3.0]], [8.8])
     """
 
-    def __init__(self, decoder_input: str = "round", seed: int | None = 0, **kwargs):
+    def __init__(self, decoder_input: str = "round", seed: int | None = 0, bits_function=None, **kwargs):
         super().__init__(**kwargs)
+        if bits_function is not None and not callable(bits_function):
+            raise ValueError(
+                f"`bits_function` must be a function f(values, loc, scale) or None. Received: bits_function={bits_function!r}"
+            )
+        self.bits_function = gaussian_bits if bits_function is None else bits_function
         if decoder_input not in DECODER_INPUTS:
             raise ValueError(
                 f"`decoder_input` must be one of {DECODER_INPUTS}. Received: decoder_input={decoder_input!r}"
@@ -144,13 +154,13 @@ class GaussianEntropyModel(keras.layers.Layer):
     def call(self, latents, training=False):
         if training:
             noisy = latents + keras.random.uniform(ops.shape(latents), -0.5, 0.5, seed=self.noise_seed)
-            bits = ops.sum(gaussian_bits(noisy, self.loc, self.scale_tensor()), axis=-1)
+            bits = ops.sum(self.bits_function(noisy, self.loc, self.scale_tensor()), axis=-1)
             if self.decoder_input == "noise":
                 return noisy, bits
             rounded = ops.round(latents - self.loc) + self.loc
             return latents + ops.stop_gradient(rounded - latents), bits
         rounded = ops.round(latents - self.loc) + self.loc
-        return rounded, ops.sum(gaussian_bits(rounded, self.loc, self.scale_tensor()), axis=-1)
+        return rounded, ops.sum(self.bits_function(rounded, self.loc, self.scale_tensor()), axis=-1)
 
     def compute_output_shape(self, input_shape):
         return input_shape, input_shape[:-1]
@@ -191,6 +201,9 @@ class RateDistortionAutoencoder(keras.Model):
         hidden_units: Width of the hidden dense layers.
         decoder_input: ``"round"`` (straight-through rounding) or ``"noise"``.
         seed: Seed of the initial weights and of the training noise.
+        bits_function: The rate term ``f(values, loc, scale)`` of the
+            entropy model (:class:`GaussianEntropyModel`); None is
+            :func:`gaussian_bits`. Not saved with the model.
         **kwargs: Base ``keras.Model`` arguments (``name``).
 
     Example:
@@ -202,7 +215,7 @@ class RateDistortionAutoencoder(keras.Model):
 
     def __init__(self, latent_dim: int = RATE_LATENT_DIM, *, lmbda: float = 0.02,
                  filters: int = RATE_FILTERS, hidden_units: int = RATE_HIDDEN_UNITS,
-                 decoder_input: str = "round", seed: int = 0, **kwargs):  # fmt: skip
+                 decoder_input: str = "round", seed: int = 0, bits_function=None, **kwargs):  # fmt: skip
         kwargs.setdefault("name", "rate_autoencoder")
         super().__init__(**kwargs)
         if isinstance(lmbda, bool) or not isinstance(lmbda, (int, float)) or not lmbda >= 0:
@@ -211,7 +224,9 @@ class RateDistortionAutoencoder(keras.Model):
         self.filters, self.hidden_units, self.seed = filters, hidden_units, seed
         shape = {"filters": filters, "hidden_units": hidden_units}
         self.encoder = models.build_encoder(latent_dim, seed=seed, **shape)
-        self.entropy_model = GaussianEntropyModel(decoder_input, seed=seed, name="entropy_model")
+        self.entropy_model = GaussianEntropyModel(
+            decoder_input, seed=seed, bits_function=bits_function, name="entropy_model"
+        )
         self.decoder = models.build_decoder(latent_dim, seed=seed + 1, **shape)
         self.distortion_tracker = keras.metrics.Mean(name="distortion")
         self.bits_tracker = keras.metrics.Mean(name="bits")
@@ -311,11 +326,52 @@ def codec_model_of(model: RateDistortionAutoencoder) -> keras.Model:
     return keras.Model(inputs, model.decoder(prior(model.encoder(inputs))), name="codec_model")
 
 
+def rate_model_of(codec_model: keras.Model, *, lmbda: float, bits_function=None) -> RateDistortionAutoencoder:
+    """The rate-distortion autoencoder a codec model came from: the inverse of :func:`codec_model_of`.
+
+    The shipped rate models are stored as codec models (``encoder``, ``prior``,
+    ``decoder``); this rebuilds the :class:`RateDistortionAutoencoder` with
+    their weights, the prior's ``loc`` and ``scale`` as its entropy model, so
+    it counts its own bits (``model(x)["bits"]``) and can train further.
+
+    Args:
+        codec_model: A codec model whose prior has no rotation, e.g.
+            ``pretrained.load_pretrained("rate_lambda0.1")``.
+        lmbda: The price of a bit it was trained with (the manifest's ``lambda``).
+        bits_function: As for :class:`RateDistortionAutoencoder`.
+
+    Returns:
+        A new :class:`RateDistortionAutoencoder`; ``codec_model_of`` of it
+        codes the same symbols with the same probabilities and decodes the
+        same digits as ``codec_model`` (the header's model id may differ).
+
+    Raises:
+        ValueError: If the prior rotates the latent (a post-hoc codec model).
+    """
+    encoder, prior, decoder = (codec_model.get_layer(name) for name in ("encoder", "prior", "decoder"))
+    rotation = prior.rotation_values
+    if not np.allclose(rotation, np.eye(len(rotation))):
+        raise ValueError(
+            "`codec_model` has a rotated prior (a post-hoc codec): only a rate model's codec model can be "
+            f"turned back into one. Received: codec_model={codec_model.name!r}"
+        )
+    model = build_rate_autoencoder(
+        int(encoder.output_shape[-1]), lmbda=lmbda, filters=int(encoder.get_layer("conv1").filters),
+        hidden_units=int(encoder.get_layer("dense1").units), bits_function=bits_function,
+    )  # fmt: skip
+    model.encoder.set_weights(encoder.get_weights())
+    model.decoder.set_weights(decoder.get_weights())
+    model.entropy_model.loc.assign(prior.loc_values.astype(np.float32))
+    model.entropy_model.log_scale.assign(np.log(prior.scale_values).astype(np.float32))
+    return model
+
+
 __all__ = [
     "GaussianEntropyModel",
     "RateDistortionAutoencoder",
     "build_rate_autoencoder",
     "codec_model_of",
     "gaussian_bits",
+    "rate_model_of",
     "train_rate_autoencoder",
 ]

@@ -247,6 +247,89 @@ def train_autoencoder(
     return history
 
 
+class UpdateLog(keras.callbacks.Callback):
+    """Record every metric after every update (one per batch), not only per epoch.
+
+    Keras reports a metric during an epoch as the running mean since the
+    epoch began; this callback recovers each update's own value from two
+    consecutive running means, so a run of one short epoch still draws a
+    curve. ``values[name]`` holds one float per update, ``smoothed(name, n)``
+    their moving average over ``n`` updates.
+
+    Example:
+        >>> log = UpdateLog()
+        >>> for batch, running in enumerate([4.0, 3.0, 2.0]):  # what Keras reports: running means
+        ...     log.on_train_batch_end(batch, {"loss": running})
+        >>> log.values["loss"]
+        [4.0, 2.0, 0.0]
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.values: dict[str, list[float]] = {}
+        self._running: dict[str, float] = {}
+
+    def on_train_batch_end(self, batch, logs=None):
+        for name, running in (logs or {}).items():
+            running = float(running)
+            previous = self._running.get(name, 0.0) if batch else 0.0
+            self.values.setdefault(name, []).append((batch + 1) * running - batch * previous)
+            self._running[name] = running
+
+    def smoothed(self, name: str, window: int) -> np.ndarray:
+        """The moving average of ``values[name]`` over ``window`` updates (shorter at the start)."""
+        values = np.asarray(self.values[name], np.float64)
+        sums = np.cumsum(np.concatenate([[0.0], values]))
+        counts = np.minimum(np.arange(1, values.size + 1), window)
+        return (sums[1:] - sums[np.arange(values.size) + 1 - counts]) / counts
+
+
+def warm_start(model: keras.Model, source: keras.Model, *, name: str = "the shipped model") -> bool:
+    """Copy the encoder's and decoder's weights of ``source`` into ``model``, when their shapes agree.
+
+    Quick mode uses it so that a short run refines a trained model instead of
+    showing the grey blur of a few hundred steps from scratch. Only the nested
+    ``encoder`` and ``decoder`` are copied (a prior or other parts of
+    ``source`` are not), and nothing is changed unless every weight matches in
+    shape: a model built with other layers keeps its own weights, and the
+    returned False says so. One line is printed either way.
+
+    Args:
+        model: An autoencoder with nested models named ``encoder`` and ``decoder``.
+        source: A trained model with the same nested models, e.g.
+            ``pretrained.load_pretrained(28)``.
+        name: How the printed line names ``source``.
+
+    Returns:
+        True when the weights were copied.
+
+    Example:
+        >>> warm_start(build_autoencoder(28), load_pretrained(28))  # doctest: +SKIP
+        True
+    """
+    pairs = []
+    for part in ("encoder", "decoder"):
+        try:
+            target_weights = model.get_layer(part).get_weights()
+            source_weights = source.get_layer(part).get_weights()
+        except ValueError:
+            print(
+                f"Not warm-started: one of the models has no nested `{part}`; training starts from its own weights."
+            )
+            return False
+        if [w.shape for w in target_weights] != [w.shape for w in source_weights]:
+            print(
+                f"Not warm-started: your {part}'s weights differ in shape from {name}'s; "
+                "training starts from your own weights."
+            )
+            return False
+        pairs.append((model.get_layer(part), source_weights))
+    for layer, weights in pairs:
+        layer.set_weights(weights)
+    print(f"Warm start: your model now holds the weights of {name}; the short run below refines them.")
+    return True
+
+
 def _training_images(images, name: str):
     """Check training images (:func:`cae_lib.data.image_batch`); uint8 digits get scaled batch by batch."""
     batch = data.image_batch(images, name=name)

@@ -6,6 +6,7 @@ where a missing data folder is a failure.
 """
 
 import os
+import tempfile
 
 import numpy as np
 import pytest
@@ -13,6 +14,10 @@ import pytest
 from cae_lib import config
 
 REQUIRE_DATA_ENV = "CAE_REQUIRE_DATA"
+
+# Notebooks keep the learner's work for later notebooks (cae_lib.exercises.work_dir): in tests, in a folder of
+# this run's own (inherited by the kernels nbval and nbclient start), never in the clone or another run's.
+os.environ.setdefault("CAE_WORK_DIR", tempfile.mkdtemp(prefix="cae-work-"))
 
 
 def fake_digits(n: int, seed: int = 0) -> np.ndarray:

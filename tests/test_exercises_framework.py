@@ -3,9 +3,11 @@ and ``%%answer`` cells that raise print one line instead of stopping Run All."""
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from cae_lib import exercises
+from cae_lib._tf import keras
 from cae_lib.exercises import NotAnswered, Wrong, call, exercise
 
 
@@ -143,3 +145,44 @@ def test_an_answer_cell_raises_as_usual_in_strict_mode(shell, monkeypatch):
     result = shell.run_cell("%%answer ex1\n1 / 0\n")
     assert isinstance(result.error_in_exec, exercises.ExerciseFailed), result
     assert "answer cell of ex1 raised" in str(result.error_in_exec)
+
+
+def test_a_learners_model_is_kept_only_once_its_check_passed_and_comes_back_with_fresh_weights(
+    tmp_path, monkeypatch, capsys
+):
+    from cae_lib import models, training
+    from cae_lib.exercises import nb03, nb05
+
+    monkeypatch.setenv(exercises.WORK_ENV, str(tmp_path))
+    encoder = models.build_encoder(28)
+    monkeypatch.setitem(exercises.MARKS, "03_encoding_ex1", "✗")
+    assert nb03.keep_encoder(encoder) is None
+    assert "has not passed" in capsys.readouterr().out
+    training.set_seed(0)
+    fallback = nb05.encoder_from_03()
+    assert "library's version" in capsys.readouterr().out and fallback.name == "encoder"
+
+    renamed = keras.Model(encoder.input, encoder.output, name="my_encoder")
+    renamed.set_weights([np.full(w.shape, 0.5, w.dtype) for w in renamed.get_weights()])  # "trained" in 03
+    monkeypatch.setitem(exercises.MARKS, "03_encoding_ex1", "✓")
+    path = nb03.keep_encoder(renamed)
+    assert path == tmp_path / "my_encoder.json" and sorted(p.name for p in tmp_path.iterdir()) == [
+        "my_encoder.json"
+    ]
+    training.set_seed(0)
+    kept = nb05.encoder_from_03()
+    assert "Your model from notebook 03" in capsys.readouterr().out
+    assert kept.name == "encoder"  # the library finds it in an autoencoder by that name
+    assert [layer.name for layer in kept.layers] == [layer.name for layer in encoder.layers]
+    assert [w.shape for w in kept.get_weights()] == [w.shape for w in encoder.get_weights()]
+    assert not any(
+        np.all(w == 0.5) for w in kept.get_weights() if w.size > 1
+    )  # initialised anew, not 03's weights
+
+    monkeypatch.setitem(exercises.MARKS, "03_encoding_ex1", "○")  # a later run where the answer was undone
+    nb03.keep_encoder(encoder)
+    assert not path.exists()  # a stale encoder is never trained by notebook 05
+
+    path.write_text("{not json")
+    assert nb05.encoder_from_03().name == "encoder"
+    assert "does not load here" in capsys.readouterr().out

@@ -210,21 +210,21 @@ def test_ex5_rejects_an_off_by_one(k, message, pca_problem, strict):
     rejects(nb03.pca_components, k, *pca_problem, match=message)
 
 
-# Exercise 3: the seed model's parameters
+# Exercise 3: the slide model's parameters
 
 
 def test_ex3_solution_passes(strict):
     namespace = run_source(solution("03_encoding_ex3"))
-    assert (namespace["seed_encoder"], namespace["seed_decoder"]) == (6_482_012, 6_532_097)
-    nb03.seed_counts((namespace["seed_encoder"], namespace["seed_decoder"]))
+    assert (namespace["slide_encoder"], namespace["slide_decoder"]) == (6_482_012, 6_532_097)
+    nb03.slide_counts((namespace["slide_encoder"], namespace["slide_decoder"]))
 
 
 def test_ex3_rejects_counts_without_biases(strict):
     source = solution("03_encoding_ex3").replace("(kernel * kernel * c_in + 1)", "(kernel * kernel * c_in)")
     namespace = run_source(source.replace("n_out * (n_in + 1)", "n_out * n_in"))
     rejects(
-        nb03.seed_counts,
-        (namespace["seed_encoder"], namespace["seed_decoder"]),
+        nb03.slide_counts,
+        (namespace["slide_encoder"], namespace["slide_decoder"]),
         match=r"you left out the biases",
     )
 
@@ -232,14 +232,14 @@ def test_ex3_rejects_counts_without_biases(strict):
 def test_ex3_rejects_a_7_by_7_grid(strict):
     namespace = run_source(solution("03_encoding_ex3").replace("flat = 28 * 28 * 64", "flat = 7 * 7 * 64"))
     rejects(
-        nb03.seed_counts,
-        (namespace["seed_encoder"], namespace["seed_decoder"]),
+        nb03.slide_counts,
+        (namespace["slide_encoder"], namespace["slide_decoder"]),
         match=r"the grid stays 28 x 28",
     )
 
 
 def test_ex3_unanswered(capsys):
-    nb03.seed_counts((..., ...))
+    nb03.slide_counts((..., ...))
     assert "○ Exercise 03_encoding_ex3" in capsys.readouterr().out
 
 

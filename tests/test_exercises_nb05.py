@@ -101,7 +101,7 @@ def test_the_transposed_convolution_check_catches_a_flipped_kernel_and_a_wrong_s
 @pytest.fixture(scope="module")
 def steps_context(fake_digits):
     x = data.to_float(fake_digits(6400, seed=3))
-    return {"x_steps": x, "x_val_f": data.to_float(fake_digits(300, seed=4)), "BATCH": 32}
+    return {"x_first": x, "x_val_f": data.to_float(fake_digits(300, seed=4)), "BATCH": 32}
 
 
 def tiny_autoencoder():
@@ -112,7 +112,7 @@ def tiny_autoencoder():
 def test_the_training_step_solution_passes(steps_context, fake_digits, capsys):
     namespace = run_solution("05_decoding_ex3", my_autoencoder=tiny_autoencoder(), **steps_context)
     check.training_step(
-        namespace["my_history"], namespace["my_autoencoder"], steps_context["x_val_f"], steps=200,
+        namespace["my_history"], namespace["my_autoencoder"], steps_context["x_val_f"], updates=200,
         held_out=data.to_float(fake_digits(300, seed=5)),
     )  # fmt: skip
     assert "✓ Exercise 05_decoding_ex3" in capsys.readouterr().out
@@ -121,25 +121,25 @@ def test_the_training_step_solution_passes(steps_context, fake_digits, capsys):
 @pytest.mark.parametrize(
     ("fit", "message"),
     [
-        (dict(data="val", batch_size=32, epochs=1), "takes 200: fit on x_steps"),  # the validation digits
-        (dict(data="steps", batch_size=64, epochs=1), "100 gradient steps.*batch_size=BATCH"),
+        (dict(data="val", batch_size=32, epochs=1), "makes 200: fit on x_first"),  # the validation digits
+        (dict(data="steps", batch_size=64, epochs=1), "100 updates.*batch_size=BATCH"),
         (dict(data="steps", batch_size=32, epochs=2), "it ran 2 epochs"),
     ],
     ids=["fitted on the validation digits", "another batch size", "two epochs"],
 )
-def test_the_training_step_check_counts_the_steps_of_one_epoch_over_x_steps(steps_context, fit, message):
-    x = steps_context["x_steps"] if fit["data"] == "steps" else steps_context["x_val_f"]
+def test_the_training_step_check_counts_the_updates_of_one_epoch_over_x_first(steps_context, fit, message):
+    x = steps_context["x_first"] if fit["data"] == "steps" else steps_context["x_val_f"]
     model = tiny_autoencoder()
     model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="binary_crossentropy")
     val = (steps_context["x_val_f"], steps_context["x_val_f"])
     history = model.fit(
         x, x, batch_size=fit["batch_size"], epochs=fit["epochs"], validation_data=val, verbose=0
     )
-    rejects(check.training_step, history, model, steps_context["x_val_f"], steps=200, match=message)
+    rejects(check.training_step, history, model, steps_context["x_val_f"], updates=200, match=message)
 
 
 def test_the_training_step_check_catches_wrong_targets_a_wrong_loss_and_no_validation(steps_context):
-    x, x_val = steps_context["x_steps"], steps_context["x_val_f"]
+    x, x_val = steps_context["x_first"], steps_context["x_val_f"]
     model = tiny_autoencoder()
     model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="binary_crossentropy")
     shuffled = x[np.random.default_rng(0).permutation(len(x))]  # every digit's target is another digit

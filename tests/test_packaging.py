@@ -270,3 +270,31 @@ def test_the_teaching_notes_state_each_notebooks_time_and_the_total():
     hours, minutes = divmod(study_total, 60)
     stated = f"({hours} h {minutes} min of study and exercises, {running_total} min of running in full mode)"
     assert stated in " ".join(teaching.split()), f"docs/teaching.md should state the total as {stated!r}"
+
+
+MAX_MARKDOWN_WORDS = 350
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_markdown_cell_is_longer_than_a_reader_takes_in_at_once(notebook):
+    cells = json.loads(notebook.read_text())["cells"]
+    long = {
+        i: len("".join(cell["source"]).split())
+        for i, cell in enumerate(cells)
+        if cell["cell_type"] == "markdown" and len("".join(cell["source"]).split()) > MAX_MARKDOWN_WORDS
+    }
+    assert not long, f"{notebook.name}: markdown cells over {MAX_MARKDOWN_WORDS} words (cell: words): {long}"
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_the_exercises_come_before_the_summary_and_the_summary_closes_the_lesson(notebook):
+    cells = json.loads(notebook.read_text())["cells"]
+    sources = ["".join(cell["source"]) for cell in cells]
+    summaries = [i for i, s in enumerate(sources) if re.search(r"^## Summary", s, re.M)]
+    assert len(summaries) == 1, f"{notebook.name}: one '## Summary' heading, found {len(summaries)}"
+    summary = summaries[0]
+    assert sources[summary].startswith("## Summary"), f"{notebook.name}: the summary opens its own cell"
+    answers = [i for i, s in enumerate(sources) if s.startswith("%%answer")]
+    assert answers and max(answers) < summary, f"{notebook.name}: an exercise (cell {max(answers)}) after the summary"
+    after = [s.splitlines()[0] for s in sources[summary + 1 :]]
+    assert all(line.startswith("## Further") for line in after), f"{notebook.name}: after the summary: {after}"

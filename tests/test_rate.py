@@ -86,6 +86,52 @@ def test_model_survives_a_save_and_load(tmp_path):
     assert np.allclose(loaded(x)["pixels"], model(x)["pixels"], atol=1e-6)
 
 
+def _solution_bits_of():
+    """Notebook 09's Exercise 1 as its solution writes it: the learner's rate term."""
+    from pathlib import Path
+
+    import cae_lib
+
+    namespace = {"keras": keras, "np": np, "rate": rate}
+    solution = Path(cae_lib.__file__).parent / "solutions" / "09_rate_as_regulariser_ex1.py"
+    exec(solution.read_text(), namespace)
+    return namespace["bits_of"]
+
+
+def test_a_model_trained_with_the_learners_bits_of_reproduces_the_librarys_run():
+    x = fake_digits(256, seed=7)
+    runs = {}
+    for label, function in (("library", None), ("learner", _solution_bits_of())):
+        model = rate.build_rate_autoencoder(8, lmbda=0.1, seed=3, bits_function=function, **TINY)
+        history = rate.train_rate_autoencoder(model, x, epochs=2, batch_size=64, quick=False, verbose=0)
+        runs[label] = (model, history.history)
+    (library, library_history), (learner, learner_history) = runs["library"], runs["learner"]
+    assert learner.entropy_model.bits_function is not rate.gaussian_bits
+    for name in ("bits", "distortion", "loss"):
+        assert np.allclose(learner_history[name], library_history[name], rtol=1e-3), name
+    floats = x[:64].astype("float32")[..., None] / 255
+    assert np.allclose(learner(floats)["bits"], library(floats)["bits"], rtol=1e-3, atol=1e-3)
+
+
+def test_a_wrong_rate_term_changes_the_training():
+    x = fake_digits(256, seed=7)
+    runs = {}
+    for label, function in (
+        ("library", None),
+        ("half", lambda v, loc, scale: 0.5 * rate.gaussian_bits(v, loc, scale)),
+    ):
+        model = rate.build_rate_autoencoder(8, lmbda=0.1, seed=3, bits_function=function, **TINY)
+        runs[label] = rate.train_rate_autoencoder(
+            model, x, epochs=1, batch_size=64, quick=False, verbose=0
+        ).history
+    assert runs["half"]["bits"][-1] < 0.6 * runs["library"]["bits"][-1]
+
+
+def test_a_bits_function_that_is_not_a_function_is_refused():
+    with pytest.raises(ValueError, match="bits_function"):
+        rate.GaussianEntropyModel(bits_function=3.0)
+
+
 @pytest.fixture(scope="module")
 def trained_pair():
     """Two tiny models trained on the same fake digits, one with a high price per bit."""
@@ -133,3 +179,26 @@ def test_switched_off_dimensions_cost_almost_nothing(trained_pair):
         per_dim = [entropy.ideal_bits(symbols[:, [i]], [0.0], [s], 1.0) / 200 for i, s in enumerate(scales)]
         assert max(per_dim[i] for i in np.flatnonzero(off)) < 0.05
     assert scales.min() >= rate.SCALE_FLOOR
+
+
+def test_a_shipped_rate_model_comes_back_as_the_autoencoder_that_codes_and_decodes_the_same():
+    from cae_lib import pretrained
+
+    shipped = pretrained.load_pretrained("rate_lambda0.1")
+    model = rate.rate_model_of(shipped, lmbda=0.1)
+    assert isinstance(model, rate.RateDistortionAutoencoder) and model.lmbda == 0.1
+    digits = fake_digits(20, seed=9)
+    rebuilt, original = codec.measure(digits, rate.codec_model_of(model)), codec.measure(digits, shipped)
+    assert rebuilt.payload_bytes == original.payload_bytes  # the same symbols under the same probabilities
+    assert np.array_equal(rebuilt.decoded, original.decoded)
+    counted = float(np.sum(model(digits.astype("float32")[..., None] / 255, training=False)["bits"]))
+    assert counted == pytest.approx(
+        codec.measure(digits, shipped).ideal_payload_bits, rel=5e-3
+    )  # coder tables
+
+
+def test_a_post_hoc_codec_model_is_not_taken_for_a_rate_model():
+    from cae_lib import pretrained
+
+    with pytest.raises(ValueError, match="rotated prior"):
+        rate.rate_model_of(pretrained.load_pretrained(2), lmbda=0.1)

@@ -49,9 +49,13 @@ import os
 from pathlib import Path
 
 STRICT_ENV = "CAE_EXERCISES"
+WORK_ENV = "CAE_WORK_DIR"
+"""Where a notebook keeps the learner's work for a later one (default: ``my_work`` in the notebook's folder)."""
 SOLUTIONS_DIR = Path(__file__).resolve().parent.parent / "solutions"
 CHECKS: dict[str, object] = {}
 """Every registered check, by exercise id."""
+MARKS: dict[str, str] = {}
+"""The mark of each check's last run in this session (``✓``, ``✗`` or ``○``), by exercise id."""
 
 
 class Wrong(Exception):
@@ -171,8 +175,10 @@ def exercise(exercise_id: str, title: str, *, fallback=None):
                     raise NotAnswered("the answer", returned_none=True)
                 verified = check(answer, *args, **kwargs)
             except NotAnswered as missing:
+                MARKS[exercise_id] = "✗"
                 forgot = missing.returned_none and not _holds_a_stub(answer)
                 if not forgot:
+                    MARKS[exercise_id] = "○"
                     _report(
                         "○", label, f"not answered yet. Stuck? %load {solution_path(exercise_id)}", fallback
                     )
@@ -186,13 +192,16 @@ def exercise(exercise_id: str, title: str, *, fallback=None):
                 _report("✗", label, message, fallback)
                 return fallback() if fallback else answer
             except Wrong as wrong:
+                MARKS[exercise_id] = "✗"
                 _report("✗", label, str(wrong), fallback)
                 return fallback() if fallback else answer
             except ExerciseFailed:
                 raise
             except Exception as error:
+                MARKS[exercise_id] = "✗"
                 _report("✗", label, describe_error(error), fallback)
                 return fallback() if fallback else answer
+            MARKS[exercise_id] = "✓"
             print(f"✓ {label}: {verified}")
             return answer
 
@@ -201,6 +210,93 @@ def exercise(exercise_id: str, title: str, *, fallback=None):
         return run
 
     return decorate
+
+
+# -- the learner's models, kept from one notebook for the next -----------------------------------------------------
+
+
+def work_dir() -> Path:
+    """The folder where notebooks keep the learner's work: ``$CAE_WORK_DIR``, or ``my_work`` here."""
+    return Path(os.environ.get(WORK_ENV, "").strip() or "my_work")
+
+
+def keep_model(model, name: str, *, exercise_id: str, used_in: str) -> Path | None:
+    """Keep the layers of a learner's model (its architecture, not its weights) for a later notebook.
+
+    Only an answer whose check passed in this session is kept; otherwise an
+    earlier file of that name is removed, so a later notebook never trains a
+    model the checks did not accept. The file is JSON written under a
+    temporary name and renamed into place: never half written.
+
+    Args:
+        model: The learner's ``keras.Model``.
+        name: File name without suffix, e.g. ``"my_encoder"``.
+        exercise_id: The exercise whose check must have passed.
+        used_in: Which notebook will use it, for the printed line.
+
+    Returns:
+        The path written, or None when nothing was kept.
+    """
+    import tempfile
+
+    path = work_dir() / f"{name}.json"
+    if MARKS.get(exercise_id) != "✓":
+        path.unlink(missing_ok=True)
+        print(
+            f"Not kept: exercise {exercise_id} has not passed its check, so {used_in} will use the library's version."
+        )
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".partial", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(model.to_json())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    print(f"Kept your model's layers in {path}: {used_in} trains them.")
+    return path
+
+
+def kept_model(name: str, *, fallback, made_in: str, model_name: str | None = None):
+    """A learner's model kept by :func:`keep_model`, with fresh weights; else ``fallback()`` and one line saying why.
+
+    The weights are initialised anew (seeded by :func:`cae_lib.training.set_seed`
+    called before), so a run does not depend on when the earlier notebook ran.
+
+    Args:
+        name: File name without suffix, as given to :func:`keep_model`.
+        fallback: A function returning the library's model.
+        made_in: The notebook that keeps it, for the printed line.
+        model_name: The name the model gets (e.g. ``"encoder"``, which the
+            library looks for in an autoencoder), whatever it was called.
+    """
+    import json
+
+    from .._tf import keras
+
+    path = work_dir() / f"{name}.json"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        print(f"Using the library's version: {path} is not here ({made_in} keeps it once its exercise passes; "
+              "on Colab each notebook runs on a machine of its own).")  # fmt: skip
+        return fallback()
+    except OSError as error:
+        print(f"Using the library's version: {path} cannot be read ({error.strerror or error}).")
+        return fallback()
+    try:
+        if model_name:
+            described = json.loads(text)
+            described["config"]["name"] = model_name
+            text = json.dumps(described)
+        model = keras.models.model_from_json(text)
+    except Exception as error:  # written by another Keras, or edited: the library's model instead
+        print(f"Using the library's version: {path} does not load here ({type(error).__name__}: {error}).")
+        return fallback()
+    print(f"Your model from {made_in} ({path}), with fresh weights.")
+    return model
 
 
 def _report(mark: str, label: str, message: str, fallback) -> None:

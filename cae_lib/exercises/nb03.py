@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import NotAnswered, Wrong, answered, exercise
+from . import NotAnswered, Wrong, answered, exercise, keep_model
 
 LATENT_DIM = 28
 WEIGHTED = ("conv1", "conv2", "conv3", "dense1", "latent")
@@ -23,7 +23,7 @@ ACTIVATION = {"conv1": None, "conv2": "relu", "conv3": "relu", "dense1": "relu",
 RELU_FOLLOWS = {"conv1"}
 """Layers followed by a ReLU in the reference: a ReLU inside them changes nothing."""
 SEED_FIGURES = (8.9e6, 68.34e3)
-"""The two bare figures on the seed slide "Encoding and Decoding the Image"."""
+"""The two bare figures on the course's original slide "Encoding and Decoding the Image"."""
 
 
 def _reference_encoder():
@@ -247,8 +247,8 @@ def pca_components(k, x_train, x_test, target) -> str:
     return f"{k} components: {psnr[k - 1]:.2f} dB with {k - 1}, {psnr[k]:.2f} dB with {k} (target {target:.2f} dB)"
 
 
-def seed_models(latent_dim: int = LATENT_DIM):
-    """The naive seed model as ``(encoder, decoder)``: :func:`cae_lib.models.build_naive_seed`."""
+def slide_models(latent_dim: int = LATENT_DIM):
+    """The slide's model written the obvious way (the naive model), as ``(encoder, decoder)``: :func:`cae_lib.models.build_naive_seed`."""
     from ..models import build_naive_seed
 
     return build_naive_seed(latent_dim)
@@ -258,14 +258,14 @@ def _layer_counts(model) -> list[int]:
     return [int(layer.count_params()) for layer in model.layers if layer.count_params()]
 
 
-@exercise("03_encoding_ex3", "the seed model's parameters")
-def seed_counts(counts) -> str:
-    """Check ``(encoder, decoder)`` parameter counts against Keras' ``count_params`` of :func:`seed_models`."""
+@exercise("03_encoding_ex3", "the slide model's parameters")
+def slide_counts(counts) -> str:
+    """Check ``(encoder, decoder)`` parameter counts against Keras' ``count_params`` of :func:`slide_models`."""
     try:
         mine = dict(zip(("encoder", "decoder"), (answered(c) for c in counts), strict=True))
     except (TypeError, ValueError):
         raise Wrong(f"give two numbers, (encoder parameters, decoder parameters); got {counts!r}") from None
-    encoder, decoder = seed_models()
+    encoder, decoder = slide_models()
     for part, model in (("encoder", encoder), ("decoder", decoder)):
         value, keras_count = mine[part], int(model.count_params())
         if value == keras_count:
@@ -277,9 +277,7 @@ def seed_counts(counts) -> str:
         if value == keras_count - biases:
             hint = "you left out the biases: one per filter of a convolution, one per unit of a dense layer"
         elif value == keras_count - grid_28 + grid_7:
-            hint = (
-                "you flattened 7 x 7 x 64, but the seed's convolutions have stride 1: the grid stays 28 x 28"
-            )
+            hint = "you flattened 7 x 7 x 64, but the slide model's convolutions have stride 1: the grid stays 28 x 28"
         elif abs(value - keras_count) < 0.01 * keras_count:
             hint = "close: recount one of the small layers (a 3 x 3 kernel has 9 x c_in weights per filter)"
         else:
@@ -291,3 +289,8 @@ def seed_counts(counts) -> str:
     total = encoder.count_params() + decoder.count_params()
     return (f"encoder {encoder.count_params():,} + decoder {decoder.count_params():,} = {total:,} parameters, "
             "as Keras counts them")  # fmt: skip
+
+
+def keep_encoder(encoder):
+    """Keep the layers of the learner's encoder for notebook 05, once Exercise 1 has passed (see ``keep_model``)."""
+    return keep_model(encoder, "my_encoder", exercise_id="03_encoding_ex1", used_in="notebook 05")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import NotAnswered, Wrong, answered, exercise
+from . import NotAnswered, Wrong, answered, exercise, kept_model
 
 DECODER_LAYERS = ("dense1", "dense2", "unflatten", "deconv1", "deconv2", "relu", "pixels")
 """The reference decoder's layers, in order (:func:`cae_lib.models.build_decoder`)."""
@@ -64,7 +64,7 @@ def _require_trained(model, images, what: str) -> float:
         raise Wrong(
             f"{what}'s outputs hardly follow its inputs (correlation {correlation:.2f} on validation digits, "
             f"at least {MIN_INPUT_CORRELATION} expected): it draws about the same image for every digit. "
-            "The target of each digit must be the digit itself, fit(x, x), with enough steps"
+            "The target of each digit must be the digit itself, fit(x, x), with enough updates"
         )
     return correlation
 
@@ -227,16 +227,17 @@ def _loss_name(loss) -> str:
 
 
 @exercise("05_decoding_ex3", "one compile and fit of your autoencoder")
-def training_step(history, model, x_val, *, steps=None, held_out=None) -> str:
+def training_step(history, model, x_val, *, updates=None, held_out=None) -> str:
     """Check that ``history`` comes from fitting ``model`` to reproduce its input, with a validation curve.
 
     Args:
         history: What the learner's ``fit`` returned.
         model: The learner's autoencoder.
         x_val: The validation digits.
-        steps: The gradient steps one epoch over the training digits takes
-            (None: not checked); fitting on other digits, with another batch
-            size or for more epochs gives another count.
+        updates: The weight updates (one per batch: gradient steps) that one
+            epoch over the training digits takes (None: not checked); fitting
+            on other digits, with another batch size or for more epochs gives
+            another count.
         held_out: Digits neither fitted nor validated on, where "the outputs
             follow the inputs" is measured (None: ``x_val``).
     """
@@ -259,18 +260,18 @@ def training_step(history, model, x_val, *, steps=None, held_out=None) -> str:
         raise Wrong("no validation curve: pass validation_data=(x_val_f, x_val_f) to fit")
     epochs = len(history.history["val_loss"])
     done = int(history.params.get("steps") or 0) * epochs
-    if steps is not None and done != steps:
+    if updates is not None and done != updates:
         if epochs != 1:
             hint = f"it ran {epochs} epochs: one epoch, epochs=1"
         else:
-            hint = "fit on x_steps (not the validation digits, which must stay unseen) with batch_size=BATCH"
-        raise Wrong(f"this fit took {done} gradient steps, one epoch over x_steps takes {steps}: {hint}")
+            hint = "fit on x_first (not the validation digits, which must stay unseen) with batch_size=BATCH"
+        raise Wrong(f"this fit made {done} updates, one epoch over x_first makes {updates}: {hint}")
     measured_on = "held-out" if held_out is not None else "validation"
     digits = _float_images(held_out if held_out is not None else x_val)[:500]
     correlation = _require_trained(model, digits, "the model")
     psnr = metrics.mean_psnr(digits, training.predict_in_batches(model, digits), data_range=1.0)
     return (
-        f"binary cross-entropy, {done} steps, validation loss {history.history['val_loss'][-1]:.4f}; on "
+        f"binary cross-entropy, {done} updates, validation loss {history.history['val_loss'][-1]:.4f}; on "
         f"{len(digits)} {measured_on} digits the outputs follow the inputs (correlation {correlation:.2f}), "
         f"mean PSNR {psnr:.2f} dB (drawing the average digit every time: {average_digit_psnr(digits):.2f} dB)"
     )
@@ -462,3 +463,13 @@ __all__ = [
     "NotAnswered", "average_digit_psnr", "classes", "conv_transpose", "decoder", "input_correlation", "latent8",
     "library_conv_transpose2d", "mean_digit", "path_change", "same_class_path", "sharpness", "training_step",
 ]  # fmt: skip
+
+
+def encoder_from_03(latent_dim: int = 28):
+    """The learner's encoder of notebook 03 with fresh weights, or the library's ``models.build_encoder`` and why."""
+    from .. import models
+
+    if latent_dim != 28:
+        raise ValueError(f"notebook 03 keeps a latent-28 encoder. Received: latent_dim={latent_dim!r}")
+    return kept_model("my_encoder", fallback=lambda: models.build_encoder(latent_dim), made_in="notebook 03",
+                      model_name="encoder")  # fmt: skip

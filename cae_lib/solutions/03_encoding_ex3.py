@@ -9,8 +9,8 @@ def dense_params(n_in, n_out):
 
 
 flat = 28 * 28 * 64  # stride 1 everywhere: the grid stays 28 x 28, with 64 maps after conv3
-seed_encoder = (conv_params(3, 1, 32) + conv_params(3, 32, 64) + conv_params(3, 64, 64)
+slide_encoder = (conv_params(3, 1, 32) + conv_params(3, 32, 64) + conv_params(3, 64, 64)
                 + dense_params(flat, 128) + dense_params(128, 28))  # fmt: skip
-seed_decoder = (dense_params(28, 128) + dense_params(128, flat)
+slide_decoder = (dense_params(28, 128) + dense_params(128, flat)
                 + conv_params(3, 64, 64) + conv_params(3, 64, 32) + conv_params(3, 32, 1))  # fmt: skip
-print(f"seed encoder: {seed_encoder:,} parameters; seed decoder: {seed_decoder:,}")
+print(f"slide encoder: {slide_encoder:,} parameters; slide decoder: {slide_decoder:,}")
