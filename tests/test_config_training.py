@@ -258,3 +258,21 @@ def test_repository_text_reads_the_checkout_or_downloads_from_the_configured_rep
 
     monkeypatch.setattr(urllib.request, "urlopen", offline)
     assert config.repository_text("benchmarks/results/x.md") is None
+
+
+def test_a_warm_start_copies_a_trained_models_networks_and_refuses_other_shapes(capsys):
+    from cae_lib import models, pretrained, training
+
+    shipped = pretrained.load_pretrained(28)
+    model = models.build_autoencoder(28)
+    assert training.warm_start(model, shipped)
+    for part in ("encoder", "decoder"):
+        for mine, theirs in zip(model.get_layer(part).get_weights(), shipped.get_layer(part).get_weights()):
+            assert np.array_equal(mine, theirs)
+    assert "Warm start" in capsys.readouterr().out
+
+    other = models.build_autoencoder(8)
+    before = [w.copy() for w in other.get_weights()]
+    assert not training.warm_start(other, shipped)
+    assert "differ in shape" in capsys.readouterr().out
+    assert all(np.array_equal(a, b) for a, b in zip(before, other.get_weights()))  # nothing half copied
