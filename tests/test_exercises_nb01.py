@@ -20,7 +20,7 @@ def small_train(mnist):
     return x_train[:6000], y_train[:6000]
 
 
-def test_ex1_class_means(small_train, monkeypatch, capsys):
+def test_ex1_class_means(small_train, mnist, monkeypatch, capsys):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -43,6 +43,23 @@ def test_ex1_class_means(small_train, monkeypatch, capsys):
     # Means of the first 10 images of each class only.
     few = np.stack([x_train[y_train == d][:10].mean(axis=0) for d in range(10)])
     rejects(nb01.class_means, (few, ns["most_alike"]), x_train, y_train, match="average \\*all\\* of them")
+    # The wrong split: the class means of the test set.
+    _, (x_test, y_test) = mnist
+    test_means = np.stack([x_test[y_test == d].mean(axis=0) for d in range(10)])
+    rejects(nb01.class_means, (test_means, ns["most_alike"]), x_train, y_train, match="over the training set")
+    # Transposed mean images (rows and columns swapped).
+    rejects(
+        nb01.class_means, (means.transpose(0, 2, 1), ns["most_alike"]), x_train, y_train, match="transposed"
+    )
+    # The flat index of argmin, without np.unravel_index.
+    np.fill_diagonal(distances, np.inf)
+    flat_index = int(distances.argmin())
+    rejects(nb01.class_means, (means, flat_index), x_train, y_train, match="should be a pair of labels")
+    # Labels counted from 1 (an off-by-one).
+    i, j = ns["most_alike"]
+    rejects(nb01.class_means, (means, (i + 1, j + 1)), x_train, y_train, match="labels run from 0 to 9")
+    # Not whole labels: a float that int() would quietly truncate to the right label.
+    rejects(nb01.class_means, (means, (i + 0.5, j)), x_train, y_train, match="not a whole label")
     # Not answered: prints ○, does not raise.
     monkeypatch.delenv(exercises.STRICT_ENV)
     nb01.class_means((..., ...), x_train, y_train)
@@ -68,6 +85,23 @@ def test_ex2_gzip_per_digit(mnist, capsys):
     rejects(nb01.gzip_per_digit, one_stream_per_digit, x_test, y_test, match="one gzip stream per digit")
     rejects(nb01.gzip_per_digit, floats, x_test, y_test, match="float pixels")
 
+    def bits(images):
+        return 8 * len(gzip.compress(images.tobytes(), 9)) / len(images)
+
+    def whole_test_set(images):  # ignores its argument: the figure of the cell above
+        return len(gzip.compress(x_test.tobytes(), 9)) / len(x_test)
+
+    def divided_by_len_x_test(images):
+        return len(gzip.compress(images.tobytes(), 9)) / len(x_test)
+
+    def constant(images):
+        return 100.0
+
+    rejects(nb01.gzip_per_digit, bits, x_test, y_test, match="in bits")
+    rejects(nb01.gzip_per_digit, whole_test_set, x_test, y_test, match="not x_test")
+    rejects(nb01.gzip_per_digit, divided_by_len_x_test, x_test, y_test, match="divided by len\\(x_test\\)")
+    rejects(nb01.gzip_per_digit, constant, x_test, y_test, match="gives 100.0 bytes per digit")
+
 
 def test_ex3_sevens_csv(mnist, tmp_path, capsys):
     _, (x_test, y_test) = mnist
@@ -83,6 +117,18 @@ def test_ex3_sevens_csv(mnist, tmp_path, capsys):
     first_n = data.save_mnist_csv(tmp_path / "c.csv", x_test[:n], np.full(n, 7))
     rejects(nb01.sevens_csv, first_n, x_test, y_test, match="pixels differ")
     rejects(nb01.sevens_csv, tmp_path / "missing.csv", x_test, y_test, match="not a file")
+    # The wrong split: the training sevens.
+    (x_train, y_train), _ = mnist
+    train_sevens = data.save_mnist_csv(tmp_path / "d.csv", x_train[y_train == 7], y_train[y_train == 7])
+    rejects(nb01.sevens_csv, train_sevens, x_test, y_test, match=r"test set has \d+ sevens")
+    # Another digit: the ones, labelled 1.
+    ones = data.save_mnist_csv(tmp_path / "e.csv", x_test[y_test == 1], y_test[y_test == 1])
+    rejects(nb01.sevens_csv, ones, x_test, y_test, match="x_test\\[y_test == 7\\]")
+    # The right sevens and labels, but each image transposed.
+    transposed = data.save_mnist_csv(
+        tmp_path / "f.csv", x_test[is_seven].transpose(0, 2, 1), y_test[is_seven]
+    )
+    rejects(nb01.sevens_csv, transposed, x_test, y_test, match="pixels differ")
 
 
 def test_ex4_idx_file(mnist, tmp_path, capsys):
@@ -104,6 +150,36 @@ def test_ex4_idx_file(mnist, tmp_path, capsys):
     rejects(nb01.idx_file, little_endian, x_test, y_test, match="little-endian")
     rejects(nb01.idx_file, no_ndim, x_test, y_test, match="number of dimensions")
     rejects(nb01.idx_file, int64_values, x_test, y_test, match="another dtype than uint8")
+
+    def header(a, sizes, ndim):
+        return bytes([0, 0, 8, ndim]) + struct.pack(f">{len(sizes)}I", *sizes)
+
+    def ndim_always_3(a):  # right for the images, wrong for the labels
+        return header(a, a.shape, 3) + a.tobytes()
+
+    def sizes_off_by_one(a):  # the image sizes only, as if every array were a stack of images
+        return header(a, a.shape[1:], a.ndim) + a.tobytes()
+
+    def column_order(a):
+        return header(a, a.shape, a.ndim) + a.T.tobytes()
+
+    def header_only(a):
+        return header(a, a.shape, a.ndim)
+
+    def two_byte_sizes(a):
+        return bytes([0, 0, 8, a.ndim]) + b"".join(n.to_bytes(2, "big") for n in a.shape) + a.tobytes()
+
+    def hex_string(a):
+        return (header(a, a.shape, a.ndim) + a.tobytes()).hex()
+
+    rejects(
+        nb01.idx_file, ndim_always_3, x_test, y_test, match=r"y_test\[:5\]: the fourth byte .* 1; yours is 3"
+    )
+    rejects(nb01.idx_file, sizes_off_by_one, x_test, y_test, match=r"should encode \(3, 28, 28\)")
+    rejects(nb01.idx_file, column_order, x_test, y_test, match="column order")
+    rejects(nb01.idx_file, header_only, x_test, y_test, match="nothing follows it")
+    rejects(nb01.idx_file, two_byte_sizes, x_test, y_test, match="4-byte big-endian")
+    rejects(nb01.idx_file, hex_string, x_test, y_test, match="should return bytes")
 
 
 def test_every_nb01_solution_file_is_checked():

@@ -40,6 +40,27 @@ def test_ex1_padded_conv(digit, capsys):
     rejects(nb02.padded_conv, edge, digit, match="pad with zeros")
     rejects(nb02.padded_conv, same_for_stride_2, digit, match="pads 0 rows above and 1")
 
+    def ignores_stride(image, kernel, stride=1, pad=0):
+        return conv2d(np.pad(image, pad), kernel)
+
+    def one_side(image, kernel, stride=1, pad=0):
+        return conv2d(np.pad(image, [(pad, 0), (pad, 0)]), kernel, stride)
+
+    def transposed_output(image, kernel, stride=1, pad=0):
+        return conv2d(np.pad(image, pad), kernel, stride).T
+
+    def transposed_kernel(image, kernel, stride=1, pad=0):
+        return conv2d(np.pad(image, pad), kernel.T, stride)
+
+    def padded_with_ones(image, kernel, stride=1, pad=0):  # "white" padding: the digit's background is 0
+        return conv2d(np.pad(image, pad, constant_values=1), kernel, stride)
+
+    rejects(nb02.padded_conv, ignores_stride, digit, match="pass the stride on")
+    rejects(nb02.padded_conv, one_side, digit, match="padded on one side only")
+    rejects(nb02.padded_conv, transposed_output, digit, match="your output is transposed")
+    rejects(nb02.padded_conv, transposed_kernel, digit, match="transposed kernel")
+    rejects(nb02.padded_conv, padded_with_ones, digit, match="differs along the border")
+
 
 def test_ex2_horizontal_detector(mnist, capsys):
     _, (x_test, _) = mnist
@@ -90,8 +111,31 @@ def test_ex3_multiplications(encoder, capsys):
     rejects(nb02.multiplications, no_in_channels, encoder, match="left out the input channels")
     rejects(nb02.multiplications, input_positions, encoder, match="4 times fewer output positions")
     rejects(
-        nb02.multiplications, lambda layer: int(np.prod(layer.kernel.shape)), encoder, match="layer conv1"
+        nb02.multiplications,
+        lambda layer: int(np.prod(layer.kernel.shape)),
+        encoder,
+        match="number of weights",
     )
+    # The parameters (weights and biases) instead of the multiplications.
+    rejects(nb02.multiplications, lambda layer: layer.count_params(), encoder, match="number of weights")
+
+    def millions(layer):
+        return ns["multiplications"](layer) / 1e6
+
+    def half_open(layer):  # a float that int() would truncate to the right count
+        return ns["multiplications"](layer) + 0.5
+
+    def as_text(layer):
+        return f"{ns['multiplications'](layer)}"
+
+    def dense_with_biases(layer):
+        n_in, n_out = layer.kernel.shape[0], layer.kernel.shape[-1]
+        return ns["multiplications"](layer) if len(layer.kernel.shape) == 4 else (n_in + 1) * n_out
+
+    rejects(nb02.multiplications, millions, encoder, match="not millions")
+    rejects(nb02.multiplications, half_open, encoder, match="not a whole number")
+    rejects(nb02.multiplications, as_text, encoder, match="should return a whole number")
+    rejects(nb02.multiplications, dense_with_biases, encoder, match="layer dense1: .* Dense layer multiplies")
 
 
 def test_ex4_max_pooling(digit, capsys):
@@ -122,6 +166,15 @@ def test_ex4_max_pooling(digit, capsys):
     rejects(nb02.max_pooling, stride_1, digit, match="moved by 1 pixel")
     rejects(nb02.max_pooling, ceil_size, digit, match="drops the last row")
     rejects(nb02.max_pooling, magnitude, digit, match="largest \\*magnitude\\*")
+
+    def transposed(image):
+        return ns["max_pool_2x2"](image).T
+
+    def min_pooling(image):
+        return -ns["max_pool_2x2"](-image)
+
+    rejects(nb02.max_pooling, transposed, digit, match="transposed")
+    rejects(nb02.max_pooling, min_pooling, digit, match="differs from MaxPooling2D's")
 
 
 def test_unanswered_stubs_fall_back_and_go_on(digit, monkeypatch, capsys):

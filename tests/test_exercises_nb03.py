@@ -142,6 +142,24 @@ def test_ex2_rejects_the_valid_padding_formula(strict):
     rejects(nb03.output_size, lambda n, s: (n - 3) // s + 1, match=r"output_size\(\d+, 1\) = .*Keras gives")
 
 
+@pytest.mark.parametrize(
+    ("function", "message"),
+    [
+        # the right values, as floats
+        (lambda n, s: np.ceil(n / s), r"output_size\(28, 1\) = .*28\.0.*, a float64, not an int"),
+        (lambda n, s: n / s, r"a float, not an int"),
+        (lambda n, s: n // s + 1, r"output_size\(28, 1\) = 29, Keras gives 28: n // s \+ 1 adds a row"),
+        (lambda n, s: n, r"output_size\(28, 2\) = 28, Keras gives 14: the stride is ignored"),
+        (lambda n, s: round(n / s), r"output_size\(1, 2\) = 0, Keras gives 1: same padding rounds up"),
+        # a constant: the answer for 28 and stride 2
+        (lambda n, s: 14, r"output_size\(28, 1\) = 14, Keras gives 28"),
+    ],
+    ids=["np.ceil float", "true division", "floor plus one", "stride ignored", "round", "constant"],
+)
+def test_ex2_rejects_almost_right_formulas(function, message, strict):
+    rejects(nb03.output_size, function, match=message)
+
+
 # Exercise 4: closest classes in latent space
 
 
@@ -170,6 +188,26 @@ def test_ex4_rejects_a_class_paired_with_itself(clustered_latents, strict):
 
 def test_ex4_rejects_a_pair_that_is_not_the_closest(clustered_latents, strict):
     rejects(nb03.closest_classes, (1, 7), *clustered_latents, match=r"another pair is closer")
+
+
+def test_ex4_rejects_almost_right_pairs(clustered_latents, strict):
+    latents, labels = clustered_latents
+    centroids = np.stack([latents[labels == d].mean(axis=0) for d in range(10)])
+    gaps = np.linalg.norm(centroids[:, None] - centroids[None], axis=2)
+    # argmax instead of argmin: the farthest pair.
+    farthest = tuple(int(v) for v in np.unravel_index(gaps.argmax(), gaps.shape))
+    rejects(nb03.closest_classes, farthest, latents, labels, match=r"the \*farthest\* pair")
+    # The flat index of argmin, without np.unravel_index.
+    np.fill_diagonal(gaps, np.inf)
+    rejects(nb03.closest_classes, int(gaps.argmin()), latents, labels, match=r"give two class labels")
+    # Labels counted from 1: (4, 9) becomes (5, 10).
+    rejects(nb03.closest_classes, (5, 10), latents, labels, match=r"the classes are \[0, 1, .*got \(5, 10\)")
+    # The smallest distance instead of the pair.
+    rejects(nb03.closest_classes, float(gaps.min()), latents, labels, match=r"give two class labels")
+    # Not whole labels, which int() would truncate to the right pair.
+    rejects(nb03.closest_classes, (4.5, 9), latents, labels, match=r"whole numbers")
+    # The closest pair in pixel space (here: 1 and 7), not in latent space.
+    rejects(nb03.closest_classes, (1, 7), latents, labels, match=r"latents \(not of the pixels\)")
 
 
 # Exercise 5: PCA components to match the autoencoder
@@ -210,6 +248,25 @@ def test_ex5_rejects_an_off_by_one(k, message, pca_problem, strict):
     rejects(nb03.pca_components, k, *pca_problem, match=message)
 
 
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        (12.0, r"a positive int\); got 12.0"),  # the right number, as a float
+        (16, r"15 components already reach .* not a coarse grid"),  # a coarse grid 8, 16, 32
+        (0, r"a positive int\); got 0"),  # an index into the list of k, not k
+        (np.int64(8), r"PCA with 8 components reaches .* short of"),  # the autoencoder's latent size itself
+    ],
+    ids=["float", "coarse grid", "zero", "latent size"],
+)
+def test_ex5_rejects_almost_right_counts(answer, message, pca_problem, strict):
+    rejects(nb03.pca_components, answer, *pca_problem, match=message)
+
+
+def test_ex5_rejects_the_target_psnr_instead_of_k(pca_problem, strict):
+    target = pca_problem[2]
+    rejects(nb03.pca_components, target, *pca_problem, match=r"give a number of components")
+
+
 # Exercise 3: the slide model's parameters
 
 
@@ -236,6 +293,43 @@ def test_ex3_rejects_a_7_by_7_grid(strict):
         (namespace["slide_encoder"], namespace["slide_decoder"]),
         match=r"the grid stays 28 x 28",
     )
+
+
+def test_ex3_rejects_swapped_counts(strict):
+    namespace = run_source(solution("03_encoding_ex3"))
+    rejects(
+        nb03.slide_counts,
+        (namespace["slide_decoder"], namespace["slide_encoder"]),
+        match=r"counts are swapped",
+    )
+
+
+def test_ex3_rejects_counts_in_millions(strict):
+    rejects(nb03.slide_counts, (6.482012, 6.532097), match=r"6.482012 is not a whole number.*not in millions")
+
+
+def test_ex3_rejects_a_conv_without_input_channels(strict):
+    source = solution("03_encoding_ex3").replace("(kernel * kernel * c_in + 1)", "(kernel * kernel + 1)")
+    namespace = run_source(source)
+    rejects(
+        nb03.slide_counts,
+        (namespace["slide_encoder"], namespace["slide_decoder"]),
+        match=r"encoder: you count .* close: recount one of the small layers \(a 3 x 3 kernel has 9 x c_in",
+    )
+
+
+def test_ex3_rejects_a_dense_layer_without_the_flatten(strict):
+    # The first dense layer reading 64 maps (as if flattened to 64 values), not 28 x 28 x 64.
+    namespace = run_source(solution("03_encoding_ex3").replace("flat = 28 * 28 * 64", "flat = 64"))
+    rejects(
+        nb03.slide_counts,
+        (namespace["slide_encoder"], namespace["slide_decoder"]),
+        match=r"most of them sit in one dense layer \(6,422,656",
+    )
+
+
+def test_ex3_rejects_text(strict):
+    rejects(nb03.slide_counts, ("6,482,012", "6,532,097"), match=r"encoder: give a number of parameters")
 
 
 def test_ex3_unanswered(capsys):

@@ -7,7 +7,7 @@ import constriction
 import matplotlib
 import numpy as np
 import pytest
-from conftest import run_solution
+from conftest import rejects, run_solution
 
 matplotlib.use("Agg")
 
@@ -76,6 +76,27 @@ def test_ex1_rejects_a_step_too_large_or_too_small_and_the_file_size(shipped):
         check.largest_step(best + 0.05, digits, model, bytes_per_digit=per_digit)
 
 
+def test_ex1_rejects_bits_per_digit_and_the_bytes_of_the_first_step_below_23_db(shipped):
+    digits, model = shipped
+    ns = run_solution("04_compressing_ex1", digits=digits, model=model)
+    best, per_digit = ns["best_step"], ns["best_bytes"]
+    rejects(
+        check.largest_step,
+        best,
+        digits,
+        model,
+        bytes_per_digit=8 * per_digit,
+        match=r"that is bits per digit",
+    )
+    # The loop's off-by-one: the bytes measured at the step that broke the loop, not at the step kept.
+    past = codec.measure(digits, model, step=round(best + 0.1, 1)).bytes_per_image
+    assert abs(past - per_digit) > 0.06
+    rejects(
+        check.largest_step, best, digits, model, bytes_per_digit=past,
+        match=rf"that is the bytes at step {round(best + 0.1, 1)}, the first step below 23 dB",
+    )  # fmt: skip
+
+
 def test_ex1_unanswered_prints_not_answered_and_goes_on(shipped, monkeypatch, capsys):
     monkeypatch.delenv(exercises.STRICT_ENV)
     digits, model = shipped
@@ -103,6 +124,22 @@ def test_ex2_rejects_a_hundred_headers_and_a_reversed_sign(tiny):
         check.batch_saving(-ns["saved"], digits, tiny["model"], from_headers=ns["from_headers"])
     with pytest.raises(exercises.ExerciseFailed, match=r"count header and checksum"):
         check.batch_saving(ns["saved"], digits, tiny["model"], from_headers=99 * 7)  # 11 minus the CRC
+
+
+def test_ex2_rejects_one_side_and_a_count_of_files(tiny):
+    digits = np.repeat(tiny["digits"], 17, axis=0)[:100]
+    ns = run_solution("04_compressing_ex2", digits=digits, model=tiny["model"])
+    singles = sum(len(f) for f in codec.compress_each(digits, tiny["model"], step=1.0))
+    batch = len(codec.compress(digits, tiny["model"], step=1.0))
+    for one_side in (singles, batch):  # forgot to subtract the other side
+        rejects(
+            check.batch_saving, one_side, digits, tiny["model"], from_headers=ns["from_headers"],
+            match=rf"{one_side} bytes is the size of one side",
+        )  # fmt: skip
+    rejects(
+        check.batch_saving, 99, digits, tiny["model"], from_headers=ns["from_headers"],
+        match=r"that counts files, not bytes",
+    )  # fmt: skip
 
 
 # Exercise 3: the prior with and without its rotation

@@ -18,12 +18,12 @@ pytestmark = pytest.mark.usefixtures("strict")
 # ---------------------------------------------------------------- Exercise 1: the decoder
 
 
-def wrong_decoder(*, drop_relu=False, stride=2, linear_pixels=False):
+def wrong_decoder(*, drop_relu=False, stride=2, linear_pixels=False, fixed_latent=False):
     """The reference decoder with one plausible mistake."""
 
     def build(latent_dim=28):
         layers = keras.layers
-        latent = keras.Input(shape=(latent_dim,), name="latent")
+        latent = keras.Input(shape=(28 if fixed_latent else latent_dim,), name="latent")
         x = layers.Dense(256, activation="relu", name="dense1")(latent)
         x = layers.Dense(7 * 7 * 16, activation="relu", name="dense2")(x)
         x = layers.Reshape((7, 7, 16), name="unflatten")(x)
@@ -60,6 +60,15 @@ def test_the_decoder_check_catches_a_missing_relu_a_wrong_stride_and_a_missing_s
     )
 
 
+def test_the_decoder_check_catches_a_decoder_that_ignores_latent_dim(fake_digits):
+    rejects(
+        check.decoder,
+        wrong_decoder(fixed_latent=True),
+        fake_digits(20),
+        match=r"build_my_decoder\(8\) reads latents of shape \(None, 28\).*not a fixed 28",
+    )
+
+
 def test_the_decoder_check_falls_back_to_the_library_and_says_so(monkeypatch, fake_digits, capsys):
     monkeypatch.delenv(exercises.STRICT_ENV)
 
@@ -93,6 +102,36 @@ def test_the_transposed_convolution_check_catches_a_flipped_kernel_and_a_wrong_s
 
     rejects(check.conv_transpose, flipped, digit, match="kernel flipped")
     rejects(check.conv_transpose, same_size, digit, match=r"should be 57x57 \(\(n - 1\) x stride \+ k")
+
+
+def test_the_transposed_convolution_check_names_overwritten_unspaced_and_swapped_stamps(fake_digits):
+    right = run_solution("05_decoding_ex2")["conv_transpose2d"]
+    digit = fake_digits(1)[0] / 255
+
+    def by_stamps(*, add=True, spacing=None, swap=False):
+        def conv_transpose2d(image, kernel, stride=1):
+            kh, kw = kernel.shape
+            out = np.zeros(((image.shape[0] - 1) * stride + kh, (image.shape[1] - 1) * stride + kw))
+            step = stride if spacing is None else spacing
+            for i in range(image.shape[0]):
+                for j in range(image.shape[1]):
+                    r, c = (j, i) if swap else (i, j)  # swap: image[i, j] stamped at row j, column i
+                    window = (slice(r * step, r * step + kh), slice(c * step, c * step + kw))
+                    if add:
+                        out[window] += image[i, j] * kernel
+                    else:  # = instead of +=
+                        out[window] = image[i, j] * kernel
+            return out
+
+        return conv_transpose2d
+
+    def transposed_output(image, kernel, stride=1):
+        return right(image, kernel, stride).T
+
+    rejects(check.conv_transpose, by_stamps(add=False), digit, match=r"stamp overwrites.*\+=")
+    rejects(check.conv_transpose, by_stamps(spacing=1), digit, match=r"stamps are 1 pixel apart, not 2")
+    rejects(check.conv_transpose, by_stamps(swap=True), digit, match=r"rows and columns are swapped")
+    rejects(check.conv_transpose, transposed_output, digit, match=r"rows and columns are swapped")
 
 
 # ---------------------------------------------------------------- Exercise 3: compile and fit
@@ -192,6 +231,19 @@ def test_the_class_check_catches_the_worst_single_digit_swapped_classes_and_the_
     )
 
 
+def test_the_class_check_catches_the_three_worst_of_any_class_and_the_three_best(class_context):
+    psnr, labels = class_context
+    eights = np.flatnonzero(labels == 8)
+    rejects(
+        check.classes, (8, 1, np.argsort(psnr)[:3]), psnr, labels, match="three worst digits of any class"
+    )
+    best_three = eights[np.argsort(psnr[eights])[-3:]]  # the end of an upward sort
+    rejects(check.classes, (8, 1, best_three), psnr, labels, match="the class's three best digits")
+    rejects(
+        check.classes, (8, 8, best_three), psnr, labels, match=r"class 8 has a mean PSNR .* not the highest"
+    )
+
+
 # ---------------------------------------------------------------- Exercise 5: the mean latent
 
 
@@ -227,6 +279,22 @@ def test_the_mean_latent_check_catches_the_latent_of_the_mean_image(shipped_cont
     decoded = np.asarray(decoder(latents.mean(axis=0, keepdims=True)))[0]
     rejects(
         check.mean_digit, (decoded, decoded), decoder, latents, images, match="not the pixel-wise average"
+    )
+
+
+def test_the_mean_latent_check_catches_the_mean_of_decoded_digits_and_a_mean_image_in_0_255(
+    shipped_context, mnist
+):
+    _, decoder, latents, images = shipped_context
+    decoded = np.asarray(decoder(latents.mean(axis=0, keepdims=True)))[0]
+    mean_of_decoded = training.predict_in_batches(decoder, latents).mean(axis=0)  # decode, then average
+    rejects(
+        check.mean_digit, (mean_of_decoded, images.mean(axis=0)), decoder, latents, images,
+        match="not the decoder's output for the mean latent vector",
+    )  # fmt: skip
+    in_255 = mnist[1][0][:1000].mean(axis=0)  # x_test, not x_test_f
+    rejects(
+        check.mean_digit, (decoded, in_255), decoder, latents, images, match=r"yours is in 0-255.*x_test_f"
     )
 
 
@@ -268,6 +336,26 @@ def test_the_interpolation_check_catches_a_pixel_crossfade_and_two_classes(path_
         match="blend the two images",
     )
     rejects(check.same_class_path, (0, 1, crossfade), encoder, decoder, images, labels, match="same class")
+
+
+def test_the_interpolation_check_catches_a_backwards_path_one_digit_twice_and_a_label_for_an_index(
+    path_context,
+):
+    _, _, images, labels = path_context
+    shipped = pretrained.load_pretrained(28)  # a trained decoder: an untrained one draws about 0.5 everywhere
+    encoder, decoder = models.encoder_of(shipped), models.decoder_of(shipped)
+    weights = np.linspace(0, 1, 9)[:, None]
+    z = np.asarray(encoder(images[[0, 3]]))
+    backwards = np.asarray(decoder(weights * z[0] + (1 - weights) * z[1]))  # from b to a
+    rejects(
+        check.same_class_path, (0, 3, backwards), encoder, decoder, images, labels, match="runs backwards"
+    )
+    rejects(
+        check.same_class_path, (0, 0, backwards), encoder, decoder, images, labels, match="the same digit"
+    )
+    rejects(
+        check.same_class_path, (0, 45, backwards), encoder, decoder, images, labels, match="index of a test"
+    )
 
 
 # ---------------------------------------------------------------- Exercise 7: latent 8

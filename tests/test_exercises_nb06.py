@@ -32,11 +32,13 @@ def test_psnr_solution_passes(digit_pair, strict, capsys):
     assert "✓ Exercise 06_loss_and_noise_ex1" in capsys.readouterr().out
 
 
-def by_hand(peak=255.0, cast=True, axis=(1, 2), power=2, factor=10):
+def by_hand(peak=255.0, cast=True, axis=(1, 2), power=2, factor=10, scale=1.0, flipped=False):
     def psnr_uint8(originals, decoded):
         a, b = (originals.astype(np.float64), decoded.astype(np.float64)) if cast else (originals, decoded)
+        if scale != 1.0:
+            a, b = a / scale, b / scale
         mse = ((a - b).astype(np.float64) ** 2).mean(axis=axis)
-        return factor * np.log10(peak**power / mse)
+        return factor * np.log10(mse / peak**power if flipped else peak**power / mse)
 
     return psnr_uint8
 
@@ -49,6 +51,9 @@ def by_hand(peak=255.0, cast=True, axis=(1, 2), power=2, factor=10):
         (by_hand(power=1), "squared peak"),
         (by_hand(factor=20), "twice the PSNR"),
         (by_hand(axis=None), "one number for 10 digits"),
+        (by_hand(flipped=True), "the sign is flipped"),
+        (by_hand(scale=255.0), r"48 dB too high.*\[0, 1\].*L.* of 1"),  # pixels in [0, 1], peak still 255
+        (by_hand(axis=0), r"shape \(28, 28\), expected \(10,\)"),  # over the digits, not their pixels
     ],
 )
 def test_psnr_wrong_answers_are_named(digit_pair, strict, wrong, message):
@@ -100,6 +105,7 @@ def test_largest_gain_solution_passes(strict, capsys):
         (0.1, "smallest"),
         (0.4, "not one of the noise levels"),
         (0.2, "larger elsewhere"),
+        (0.1 * 2 + 1e-12, "larger elsewhere"),  # a σ computed, not picked from sigmas
     ],
 )
 def test_largest_gain_wrong_answers_are_named(strict, wrong, message):
@@ -132,6 +138,9 @@ def test_strict_threshold_solution_passes(strict, capsys):
         (lambda r: r["lossless"] and r["ssim"] > 0.95, "use >=, not >"),
         (lambda r: r["ssim"] >= 0.95, "fails the classifier criterion"),
         (lambda r: r["lossless"], "SSIM is below 0.95"),
+        (lambda r: r["lossless"] and r["ssim"] >= 95, "returned None on a table where .*not a percentage"),
+        (lambda r: r["lossless"] or r["ssim"] >= 0.95, "SSIM is below 0.95"),  # or instead of and
+        (lambda r: not r["lossless"] and r["ssim"] >= 0.95, "fails the classifier criterion"),
     ],
 )
 def test_strict_threshold_wrong_conditions_are_named(strict, wrong, message):
@@ -154,6 +163,23 @@ def test_strict_threshold_max_and_never_none_are_wrong(strict):
         return min(rows, key=lambda r: r["bytes"])
 
     rejects(check.strict_threshold, never_none, TABLE, match="return None then")
+
+
+def test_strict_threshold_stub_is_not_answered_and_a_forgotten_return_is_named(capsys):
+    def stub(table):
+        """The notebook's stub."""
+        ...  # your code here
+
+    check.strict_threshold(stub, TABLE)
+    assert "○ Exercise 06_loss_and_noise_ex3" in capsys.readouterr().out
+
+    def forgets_return(table):
+        rows = [r for r in table if r["lossless"] and r["ssim"] >= 0.95]
+        print(min(rows, key=lambda r: r["bytes"]) if rows else None)
+
+    check.strict_threshold(forgets_return, TABLE)
+    out = capsys.readouterr().out
+    assert "✗ Exercise 06_loss_and_noise_ex3" in out and "ends with return" in out
 
 
 # --------------------------------------------------------------------- exercise 4: a denoiser
@@ -183,6 +209,8 @@ def test_denoiser_wrong_answers_are_named(held_out, strict, capsys, monkeypatch)
     untrained = models.build_autoencoder(28)
     rejects(check.denoiser, untrained, sigma=0.5, clean=held_out, match="whatever digit goes in")
     rejects(check.denoiser, untrained, sigma=1.5, clean=held_out, match="between 0 and 1")
+    rejects(check.denoiser, identity, sigma=50, clean=held_out, match="between 0 and 1")  # in percent
+    rejects(check.denoiser, identity, sigma=128.0, clean=held_out, match="between 0 and 1")  # in 0-255 units
     monkeypatch.delenv(exercises.STRICT_ENV)
     check.denoiser(untrained, clean=held_out)  # my_sigma left as ...
     assert "○ Exercise 06_loss_and_noise_ex4" in capsys.readouterr().out

@@ -45,6 +45,11 @@ def class_means(answer, x_train, y_train) -> str:
     scale = 255.0 if means.max() <= 1.0 + 1e-6 else 1.0
     scaled = means * scale
     errors = np.abs(scaled - reference).max(axis=(1, 2))
+    if errors.max() > 0.5 and np.abs(scaled.transpose(0, 2, 1) - reference).max() <= 0.5:
+        raise Wrong(
+            "your mean images are transposed (rows and columns swapped): average over the images only, "
+            "x_train[y_train == d].mean(axis=0), and keep each image's (row, column) order"
+        )
     if errors.max() > 0.5:
         bad = int(errors.argmax())
         closest = int(np.abs(reference - scaled[bad]).mean(axis=(1, 2)).argmin())
@@ -59,11 +64,17 @@ def class_means(answer, x_train, y_train) -> str:
         )
     most_alike = answered(most_alike, "most_alike")
     try:
-        i, j = (int(v) for v in most_alike)
+        labels = [float(v) for v in most_alike]
+        i, j = (int(v) for v in labels)
     except (TypeError, ValueError):
         raise Wrong(
             f"most_alike should be a pair of labels such as (3, 5). Received: {most_alike!r}"
         ) from None
+    if any(v != int(v) for v in labels):
+        raise Wrong(
+            f"most_alike = {most_alike!r} holds a number that is not a whole label: give the two class "
+            f"labels (row and column of the smallest distance, np.unravel_index), not distances or averages"
+        )
     if i == j:
         raise Wrong(
             f"most_alike is ({i}, {j}): a class compared with itself is always at distance 0; "
@@ -95,6 +106,19 @@ def _gzip_per_digit(images: np.ndarray) -> float:
     return len(gzip.compress(np.ascontiguousarray(images).tobytes(), compresslevel=9)) / len(images)
 
 
+_WHOLE_SET: dict[str, float] = {}
+"""gzip bytes per digit of a whole image set, by a digest of its bytes (the test set takes seconds to compress)."""
+
+
+def _gzip_per_digit_cached(images: np.ndarray) -> float:
+    import hashlib
+
+    key = hashlib.blake2b(np.ascontiguousarray(images).tobytes(), digest_size=16).hexdigest()
+    if key not in _WHOLE_SET:
+        _WHOLE_SET[key] = _gzip_per_digit(images)
+    return _WHOLE_SET[key]
+
+
 @exercise("01_dataset_ex2", "gzip bytes per digit, class by class")
 def gzip_per_digit(answer, x_test, y_test) -> str:
     """Check a function ``images -> bytes per image`` of gzip -9 over all the images in one stream."""
@@ -115,6 +139,15 @@ def gzip_per_digit(answer, x_test, y_test) -> str:
             n = len(subset)
             if abs(value - expected * n) < 0.5 * n:
                 hint = "that is the size of the whole stream: divide by the number of images"
+            elif abs(value - 8 * expected) < 0.5:
+                hint = "that is in bits (8 per byte): len(gzip.compress(...)) already counts bytes"
+            elif abs(value * len(x_test) - expected * n) < 1:
+                hint = f"you divided by len(x_test) = {len(x_test):,}: divide by len(images), the images passed in"
+            elif abs(value - _gzip_per_digit_cached(x_test)) < 0.5:
+                hint = (
+                    "that is the figure for the whole test set: compress the images your function "
+                    "receives (its argument), not x_test"
+                )
             elif abs(value - np.mean([len(gzip.compress(d.tobytes(), 9)) for d in subset])) < 1:
                 hint = (
                     "that is one gzip stream per digit, each paying about 20 bytes of header and "
@@ -206,10 +239,19 @@ def idx_file(answer, x_test, y_test) -> str:
                 else "write each dimension as a 4-byte big-endian integer"
             )
             raise Wrong(f"{name}: the sizes after the fourth byte should encode {array.shape}: {hint}")
+        if len(found) == 4 + 4 * ndim:
+            raise Wrong(
+                f"{name}: the header is right but nothing follows it: append the values, array.tobytes()"
+            )
         if len(found) != len(expected):
             raise Wrong(
                 f"{name}: {len(found)} bytes; expected {len(expected)} = {4 + 4 * ndim} header bytes + "
                 f"{array.size} pixels of one byte each (did you write another dtype than uint8?)"
+            )
+        if found[4 + 4 * ndim :] == np.ascontiguousarray(array.T).tobytes():
+            raise Wrong(
+                f"{name}: the header is right but the values are in column order (the array transposed): "
+                f"IDX stores them row by row, the last index fastest, as array.tobytes() gives them"
             )
         raise Wrong(f"{name}: the header is right but the values after it differ: append array.tobytes()")
     return "byte for byte what data.write_idx writes, for 3-D images, 1-D labels and one 2-D digit"

@@ -54,11 +54,16 @@ def padded_conv(answer, digit) -> str:
         found = np.asarray(call(answer, image, kernel, stride, pad, what=words), dtype=np.float32)
         if found.shape != expected.shape:
             side = image.shape[0]
-            hint = (
-                f"the unpadded size: did you pad the image with np.pad(image, {pad})?"
-                if found.shape[0] == (side - k) // stride + 1
-                else f"expected (n + 2 * pad - k) // stride + 1 = {expected.shape[0]} rows and columns"
-            )
+            if found.shape[0] == (side - k) // stride + 1:
+                hint = f"the unpadded size: did you pad the image with np.pad(image, {pad})?"
+            elif stride > 1 and found.shape[0] == side + 2 * pad - k + 1:
+                hint = f"the size for stride 1: pass the stride on to conv2d(padded, kernel, stride={stride})"
+            elif found.shape[0] == (side + pad - k) // stride + 1:
+                hint = (
+                    f"padded on one side only: np.pad(image, {pad}) adds {pad} rows and columns on every side"
+                )
+            else:
+                hint = f"expected (n + 2 * pad - k) // stride + 1 = {expected.shape[0]} rows and columns"
             raise Wrong(
                 f"with {words} your output has shape {found.shape}, TensorFlow's {expected.shape}: {hint}"
             )
@@ -70,9 +75,25 @@ def padded_conv(answer, digit) -> str:
                 f"with {words} your output is a true convolution (kernel flipped): deep-learning "
                 f"layers slide the kernel unflipped, np.sum(patch * kernel)"
             )
+        if np.allclose(found, expected.T, atol=1e-4):
+            raise Wrong(
+                f"with {words} your output is transposed (rows and columns swapped): output[i, j] is the "
+                f"window whose top-left corner is padded[i * stride, j * stride]"
+            )
+        if np.allclose(found, _conv2d(padded, kernel.T, stride), atol=1e-4):
+            raise Wrong(
+                f"with {words} your output is what the transposed kernel gives: kernel[a, b] multiplies "
+                f"the pixel a rows down and b columns right in each window"
+            )
         if pad and np.allclose(found, _conv2d(np.pad(image, pad, mode="edge"), kernel, stride), atol=1e-4):
             raise Wrong(
                 f"with {words} your border values differ: pad with zeros (np.pad's default), not the edge"
+            )
+        inside = (slice(pad, -pad), slice(pad, -pad))
+        if pad and min(expected.shape) > 2 * pad and np.allclose(found[inside], expected[inside], atol=1e-4):
+            raise Wrong(
+                f"with {words} your output is right inside but differs along the border, where the "
+                f"window overlaps the padding: pad with zeros, np.pad(image, {pad}) (np.pad's default)"
             )
         if stride == 2 and np.allclose(found, _tf_conv(image, kernel, 2, "SAME"), atol=1e-4):
             raise Wrong(
@@ -172,10 +193,23 @@ def multiplications(answer, encoder) -> str:
     for layer in layers:
         expected = _reference_multiplications(layer)
         found = call(answer, layer, what=f"layer {layer.name}")
+        received = found
         try:
-            found = int(found)
+            if isinstance(found, (str, bytes, bool)) or np.ndim(found) != 0:
+                raise TypeError
+            value = float(found)
         except (TypeError, ValueError):
-            raise Wrong(f"your function should return a whole number. Received: {found!r}") from None
+            raise Wrong(
+                f"your function should return a whole number. Received: {received!r} for layer {layer.name}"
+            ) from None
+        if not np.isfinite(value) or value != round(value):
+            millions = abs(value * 1e6 - expected) < 1
+            raise Wrong(
+                f"layer {layer.name}: your function returns {value!r}, not a whole number: "
+                + ("count every multiplication, not millions of them" if millions
+                   else "a count of multiplications is an int (no division, no averaging)")
+            )  # fmt: skip
+        found = int(value)
         if found == expected:
             continue
         words = f"layer {layer.name}: yours {found:,}, expected {expected:,}"
@@ -186,7 +220,12 @@ def multiplications(answer, encoder) -> str:
         k, _, in_channels, filters = (int(v) for v in layer.kernel.shape)
         in_h = int(layer.input.shape[1])
         out_h = int(layer.output.shape[1])
-        if in_channels > 1 and found * in_channels == expected:
+        if found == int(layer.count_params()) or found == k * k * in_channels * filters:
+            hint = (
+                "that is the number of weights: each is used once per output position, "
+                "so multiply by the output's height x width"
+            )
+        elif in_channels > 1 and found * in_channels == expected:
             hint = "each output value sums over k x k x in_channels products: you left out the input channels"
         elif found == expected * (in_h * in_h) // (out_h * out_h):
             hint = "you counted the input's positions; with stride 2 there are 4 times fewer output positions"

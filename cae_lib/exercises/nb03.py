@@ -177,9 +177,19 @@ def output_size(function) -> str:
             layer = keras.layers.Conv2D(1, 3, strides=stride, padding="same")
             keras_n = int(layer.compute_output_shape((None, n, n, 1))[1])
             mine = function(n, stride)
+            if isinstance(mine, bool) or not isinstance(mine, (int, np.integer)):
+                raise Wrong(f"output_size({n}, {stride}) = {mine!r}, a {type(mine).__name__}, not an int: "
+                            "a grid size is a whole number; compute it in integers, -(-n // s), "
+                            "or wrap it: int(math.ceil(n / s))")  # fmt: skip
             if mine != keras_n:
-                hint = ("same padding rounds up: ceil(n / s), which is -(-n // s) in integers"
-                        if mine == n // stride else "with padding='same' the kernel size does not matter: ceil(n / s)")  # fmt: skip
+                if mine == n // stride:
+                    hint = "same padding rounds up: ceil(n / s), which is -(-n // s) in integers"
+                elif mine == n // stride + 1:
+                    hint = "n // s + 1 adds a row even when s divides n: ceil(n / s) is -(-n // s)"
+                elif stride > 1 and mine == n:
+                    hint = "the stride is ignored: each step of s pixels gives one output, ceil(n / s)"
+                else:
+                    hint = "with padding='same' the kernel size does not matter: ceil(n / s)"
                 raise Wrong(f"output_size({n}, {stride}) = {mine!r}, Keras gives {keras_n}: {hint}")
     return (
         "ceil(n / s) for n = 1..30 and strides 1..3, as Keras computes it; 28 -> 14 -> 7 -> 7 in our encoder"
@@ -190,9 +200,13 @@ def output_size(function) -> str:
 def closest_classes(pair, latents, labels) -> str:
     """Check that ``pair`` names the two distinct classes whose mean latents are nearest."""
     try:
-        a, b = (int(v) for v in pair)
+        values = [float(v) for v in pair]
+        a, b = (int(v) for v in values)
     except (TypeError, ValueError):
         raise Wrong(f"give two class labels, e.g. (3, 5); got {pair!r}") from None
+    if any(v != int(v) for v in values):
+        raise Wrong(f"give two class labels (whole numbers), e.g. (3, 5); got {pair!r}: the row and column "
+                    "of the smallest distance (np.unravel_index), not a distance")  # fmt: skip
     latents, labels = np.asarray(latents, np.float64), np.asarray(labels)
     classes = np.unique(labels)
     if a == b:
@@ -208,8 +222,14 @@ def closest_classes(pair, latents, labels) -> str:
     distance = float(np.linalg.norm(centroids[a] - centroids[b]))
     closest = float(np.linalg.norm(centroids[best[0]] - centroids[best[1]]))
     if distance > closest + 1e-9:
+        farthest = max(
+            float(np.linalg.norm(centroids[c] - centroids[d])) for c in classes for d in classes if c < d
+        )
+        hint = ("that is the *farthest* pair: take the smallest distance (argmin), not the largest"
+                if distance >= farthest - 1e-9
+                else "compare the class means of the latents (not of the pixels) for every pair")  # fmt: skip
         raise Wrong(f"the centroids of {a} and {b} are {distance:.2f} apart, but another pair is closer "
-                    f"({closest:.2f}): compare the class means of the latents (not of the pixels) for every pair")  # fmt: skip
+                    f"({closest:.2f}): {hint}")  # fmt: skip
     return f"classes {best[0]} and {best[1]}: their mean latents are {closest:.2f} apart, the closest of the 45 pairs"
 
 
@@ -265,7 +285,21 @@ def slide_counts(counts) -> str:
         mine = dict(zip(("encoder", "decoder"), (answered(c) for c in counts), strict=True))
     except (TypeError, ValueError):
         raise Wrong(f"give two numbers, (encoder parameters, decoder parameters); got {counts!r}") from None
+    for part, value in mine.items():
+        if isinstance(value, (str, bytes, bool)) or np.ndim(value) != 0:
+            raise Wrong(f"{part}: give a number of parameters (an int); got {value!r}")
+        try:
+            as_float = float(value)
+        except (TypeError, ValueError):
+            raise Wrong(f"{part}: give a number of parameters (an int); got {value!r}") from None
+        if not np.isfinite(as_float) or as_float != round(as_float):
+            raise Wrong(f"{part}: {value!r} is not a whole number: count every parameter exactly "
+                        "(not in millions, no division)")  # fmt: skip
+        mine[part] = int(as_float)
     encoder, decoder = slide_models()
+    if (mine["encoder"], mine["decoder"]) == (int(decoder.count_params()), int(encoder.count_params())):
+        raise Wrong("your two counts are swapped: the first is the decoder's, the second the encoder's; "
+                    "give (encoder parameters, decoder parameters) in that order")  # fmt: skip
     for part, model in (("encoder", encoder), ("decoder", decoder)):
         value, keras_count = mine[part], int(model.count_params())
         if value == keras_count:

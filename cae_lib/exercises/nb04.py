@@ -43,6 +43,11 @@ def largest_step(best_step, digits, model, *, bytes_per_digit=...) -> str:
             hint = f"{best_bytes:g} bytes is the whole file of {here.count} digits; " + hint
         elif abs(best_bytes - 8 * real) < 0.5:
             hint = "that is bits per digit; a byte is 8 bits"
+        elif abs(best_bytes - above.bytes_per_image) <= 0.06:
+            hint = (
+                f"that is the bytes at step {larger}, the first step below {LEVEL_DB:g} dB: measure the bytes "
+                "at the step you keep"
+            )
         raise Wrong(
             f"at step {step} the {here.count} digits need {real:.2f} bytes per digit, not {best_bytes:g}: {hint}"
         )

@@ -99,6 +99,13 @@ def decoder(build_decoder, digits) -> str:
         raise Wrong(f"name the model 'decoder' (keras.Model(..., name='decoder')), not {mine.name!r}")
     if tuple(mine.input_shape) != (None, 28):
         raise Wrong(f"the decoder should read (batch, 28) latents; its input shape is {mine.input_shape}")
+    small = answered(build_decoder(8), "the decoder")
+    small_shape = tuple(getattr(small, "input_shape", ()) or ())
+    if small_shape != (None, 8):
+        raise Wrong(
+            f"build_my_decoder(8) reads latents of shape {small_shape}, not (None, 8): use the argument, "
+            "keras.Input(shape=(latent_dim,)), not a fixed 28 (exercise 7 builds a latent-8 decoder)"
+        )
     reference = models.build_decoder(28, seed=0)
     names = [layer.name for layer in mine.layers if not isinstance(layer, keras.layers.InputLayer)]
     if names != list(DECODER_LAYERS):
@@ -172,6 +179,18 @@ def library_conv_transpose2d(image, kernel, stride=1):
     return out.numpy()[0, :, :, 0]
 
 
+def _stamps(image, kernel, stride, *, add=True, spacing=None) -> np.ndarray:
+    """A transposed convolution by stamps, or a plausible mistake: stamps that overwrite, or stamps ``spacing`` apart."""
+    spacing = stride if spacing is None else spacing
+    (n, m), (kh, kw) = image.shape, kernel.shape
+    out = np.zeros(((n - 1) * stride + kh, (m - 1) * stride + kw), np.float64)
+    for i in range(n):
+        for j in range(m):
+            window = (slice(i * spacing, i * spacing + kh), slice(j * spacing, j * spacing + kw))
+            out[window] = (out[window] if add else 0) + image[i, j] * kernel
+    return out
+
+
 def _library_conv_transpose():
     return library_conv_transpose2d
 
@@ -205,6 +224,28 @@ def conv_transpose(conv_transpose2d, image) -> str:
                 f"for {what} your output is TensorFlow's with the kernel flipped: each input value stamps "
                 "value x kernel as it is, at rows i*stride to i*stride + k (no flip)"
             )
+        for candidate, hint in [
+            (
+                _stamps(x, kernel, stride, add=False),
+                "each stamp overwrites the ones before it: overlapping stamps add up, "
+                "out[rows, cols] += image[i, j] * kernel",
+            ),
+            (
+                _stamps(x, kernel, stride, spacing=1),
+                f"the stamps are 1 pixel apart, not {stride}: image[i, j] stamps at rows i*stride to "
+                "i*stride + k and columns j*stride to j*stride + k",
+            ),
+            *(
+                (
+                    swapped,
+                    "rows and columns are swapped: image[i, j] stamps at rows i*stride to i*stride + k "
+                    "and columns j*stride to j*stride + k, out[rows, columns] (not out[columns, rows])",
+                )
+                for swapped in (_stamps(x.T, kernel, stride), want.T)
+            ),
+        ]:
+            if candidate.shape == got.shape and np.allclose(got, candidate, rtol=1e-4, atol=1e-4):
+                raise Wrong(f"for {what} the outputs differ from TensorFlow's: {hint}")
         row, col = np.unravel_index(np.argmax(np.abs(got - want)), want.shape)
         raise Wrong(
             f"for {what} the outputs differ by up to {np.abs(got - want).max():.3g} (first at row {row}, "
@@ -316,6 +357,8 @@ def classes(answer, psnr, labels) -> str:
             hint = "these are positions within the class; turn them into indices of x_test (members[...])"
         elif set(three.tolist()) == set(np.argsort(psnr)[:3].tolist()):
             hint = "these are the three worst digits of any class; keep only the worst class's"
+        elif set(three.tolist()) == set(members[np.argsort(psnr[members])[-3:]].tolist()):
+            hint = "these are the class's three best digits: np.argsort sorts upwards, take the first three"
         raise Wrong(
             f"worst_three should be {sorted(want_three.tolist())}, not {sorted(three.tolist())}: {hint}"
         )
@@ -354,7 +397,12 @@ def mean_digit(answer, decoder, latents, images) -> str:
         )
     want_average = _float_images(images).mean(axis=0, dtype=np.float64).squeeze()
     if np.abs(average - want_average).max() > 1e-3:
-        raise Wrong("mean_image is not the pixel-wise average of the test digits: x_test_f.mean(axis=0)")
+        hint = ""
+        if np.abs(average - 255 * want_average).max() < 0.3:
+            hint = " (yours is in 0-255: average the float digits in [0, 1], x_test_f, not x_test)"
+        raise Wrong(
+            f"mean_image is not the pixel-wise average of the test digits{hint}: x_test_f.mean(axis=0)"
+        )
     sharp_decoded, sharp_average = sharpness(decoded), sharpness(average)
     if sharp_decoded <= sharp_average:
         raise Wrong(
@@ -409,6 +457,11 @@ def same_class_path(answer, encoder, decoder, images, labels) -> str:
         crossfade = (1 - weights[:, :, None, None]) * x[a] + weights[:, :, None, None] * x[b]
         if np.abs(frames - crossfade).max() < 2e-3:
             raise Wrong("these frames blend the two images' pixels: interpolate their latents, then decode")
+        if np.abs(frames[::-1] - want).max() <= 2e-3:
+            raise Wrong(
+                f"the path runs backwards, from x_test[{b}] to x_test[{a}]: the frame at weight w is the decoded "
+                "(1 - w) z_a + w z_b, so it starts at a"
+            )
         raise Wrong(
             f"the frames are not the decoded points (1 - w) z_a + w z_b for w = 0 to 1 in {len(frames)} even "
             "steps: encode both digits, mix the latents, decode"
