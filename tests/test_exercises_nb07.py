@@ -4,7 +4,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from conftest import run_solution
+from conftest import rejects, run_solution
 
 from cae_lib import codec, exercises, metrics, pretrained, widgets
 from cae_lib.exercises import nb07 as check
@@ -44,6 +44,21 @@ def test_ex1_solution_passes_and_the_best_or_a_too_small_size_fail(strict, capsy
         check.flattening(28, CURVE)
 
 
+@pytest.mark.parametrize(
+    "wrong, match",
+    [
+        (128.0, "a number of bytes per digit .*the second column"),  # latent 32's bytes, not its size
+        (25.2, r"a PSNR in dB .*the third column"),  # latent 32's PSNR
+        (4, "the position of a row"),  # the index of latent 32 in the sweep
+        (32.5, "not one of the sweep's latent sizes"),  # not truncated to 32
+        (16, r"latent 16 gives 22.80 dB, 3.30 dB below the best"),  # 1 dB read as "a few dB"
+    ],
+    ids=["bytes column", "psnr column", "row index", "not an integer", "a smaller size"],
+)
+def test_ex1_another_column_an_index_or_a_fraction_fail(strict, wrong, match):
+    rejects(check.flattening, wrong, CURVE, match=match)
+
+
 def test_ex1_unanswered_says_so_and_goes_on(capsys):
     assert check.flattening(..., CURVE) is None
     assert "○ Exercise 07_latent_size_explorer_ex1" in capsys.readouterr().out
@@ -78,6 +93,41 @@ def test_ex2_the_codec_at_step_2_instead_of_the_float_latent_fails(strict, few_d
         check.worst_class(coded, x, y, worst=min(coded, key=coded.get))
 
 
+def test_ex2_pooled_mse_another_latent_the_training_digits_or_a_psnr_for_worst_fail(
+    strict, mnist, few_digits
+):
+    x, y = few_digits
+    model8 = pretrained.load_pretrained(8)
+    decoded = codec.decode_latents(codec.encode_latents(x, model8), model8)
+    psnr = metrics.psnr(x, decoded, data_range=255)
+    right = {c: float(psnr[y == c].mean()) for c in range(10)}
+    worst = min(right, key=right.get)
+    mse = np.mean((x.astype(np.float64) - decoded) ** 2, axis=(1, 2))
+    # the PSNR of each class's mean MSE, not the mean of its digits' PSNRs
+    pooled = {c: float(10 * np.log10(255.0**2 / mse[y == c].mean())) for c in range(10)}
+    rejects(check.worst_class, pooled, x, y, worst=min(pooled, key=pooled.get),
+            match="PSNR of each class's mean squared error.*mean of the per-digit PSNRs")  # fmt: skip
+    model16 = pretrained.load_pretrained(16)
+    psnr16 = metrics.psnr(x, codec.decode_latents(codec.encode_latents(x, model16), model16), data_range=255)
+    bigger = {c: float(psnr16[y == c].mean()) for c in range(10)}
+    rejects(check.worst_class, bigger, x, y, worst=min(bigger, key=bigger.get),
+            match=r"higher everywhere: a larger latent.*load_pretrained\(8\)")  # fmt: skip
+    (x_train, y_train), _ = mnist
+    train_x, train_y = x_train[:300], y_train[:300]  # the wrong split: training digits
+    psnr_train = metrics.psnr(
+        train_x, codec.decode_latents(codec.encode_latents(train_x, model8), model8), data_range=255
+    )
+    on_train = {c: float(psnr_train[train_y == c].mean()) for c in range(10)}
+    rejects(check.worst_class, on_train, x, y, worst=min(on_train, key=on_train.get),
+            match=r"class \d has a mean PSNR of .*higher everywhere: .*or other digits")  # fmt: skip
+    rejects(
+        check.worst_class, right, x, y, worst=right[worst], match="that is a PSNR in dB; worst is the class"
+    )
+    rejects(
+        check.worst_class, right[worst], x, y, worst=worst, match="one number .* one mean per digit class"
+    )
+
+
 SMALL_GRID = {"latent_dims": [16, 28], "steps": [0.5, 1.0]}
 
 
@@ -104,3 +154,19 @@ def test_ex3_solution_passes_and_a_bigger_or_too_coarse_setting_fails(strict, mn
         check.cheapest_setting((28, 1.0), digits, target_db=24.0, **SMALL_GRID)
     with pytest.raises(exercises.ExerciseFailed, match="not a file"):
         check.cheapest_setting((28, widgets.FLOAT), digits, target_db=24.0, **SMALL_GRID)
+
+
+def test_ex3_a_swapped_pair_a_fractional_size_or_a_zero_step_fail(strict, mnist):
+    digits = mnist[1][0][1000:1100]
+    rejects(check.cheapest_setting, (0.5, 28), digits, target_db=24.0, match=r"looks swapped: the pair is \(latent size, step\)",
+            **SMALL_GRID)  # fmt: skip
+    rejects(check.cheapest_setting, (28.5, 0.5), digits, target_db=24.0, match="latent size 28.5 is not shipped",
+            **SMALL_GRID)  # fmt: skip
+    rejects(
+        check.cheapest_setting,
+        (28, 0),
+        digits,
+        target_db=24.0,
+        match="the step should be positive",
+        **SMALL_GRID,
+    )

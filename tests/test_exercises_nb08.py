@@ -6,7 +6,7 @@ takes a moment; the fake digits stand in for MNIST.
 
 import numpy as np
 import pytest
-from conftest import run_solution
+from conftest import rejects, run_solution
 
 from cae_lib import codec, data, deploy, exercises, metrics, models
 from cae_lib.exercises import nb08 as check
@@ -27,6 +27,19 @@ def setup(tiny_codec_model, fake_digits, tmp_path_factory):
         "receiver": codec.receiver_of(tiny_codec_model), "runners": runners,
         "x_test": fake_digits(1000, seed=3), "workdir": workdir, "QUICK": True,
     }  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def trained(fake_digits):
+    """The shipped latent-8 model with its Keras decoder as the runner: unlike the untrained tiny model, its
+    pixels follow the latents, so a mistake with the latents shows (the check's reference is the same decoder)."""
+    from cae_lib import pretrained
+
+    model = pretrained.load_pretrained(8)
+    decoder = models.decoder_of(model)
+    return {"sender": codec.sender_of(model), "receiver": codec.receiver_of(model),
+            "run_decoder": lambda latents: np.asarray(decoder(latents, training=False)),
+            "digits": fake_digits(300, seed=5)}  # fmt: skip
 
 
 def files_of(setup):
@@ -58,6 +71,37 @@ def test_ex1_solution_passes_and_truncating_ignoring_the_runner_or_floats_fail(s
         check.receiver_program(keras_decoder, **kwargs)
     with pytest.raises(exercises.ExerciseFailed, match=r"are float32 in \[0, 1\], not uint8 pixels"):
         check.receiver_program(floats, **kwargs)
+
+
+def test_ex1_a_channel_axis_pixels_in_0_1_or_latents_scaled_twice_fail(strict, setup, trained):
+    kwargs = dict(
+        receiver=setup["receiver"], run_decoder=setup["runners"]["TFLite float32"], files=files_of(setup)
+    )
+
+    def with_channel(cae_bytes, receiver, run_decoder):
+        pixels = run_decoder(codec.decompress_latents(cae_bytes, receiver)[1])
+        return np.clip(np.round(pixels * 255), 0, 255).astype(np.uint8)  # (n, 28, 28, 1)
+
+    def no_255(cae_bytes, receiver, run_decoder):
+        return np.round(run_decoder(codec.decompress_latents(cae_bytes, receiver)[1])[..., 0]).astype(
+            np.uint8
+        )
+
+    # takes the latents for symbols and multiplies them by the step once more
+    def step_again(cae_bytes, receiver, run_decoder):
+        header, latents = codec.decompress_latents(cae_bytes, receiver)
+        return data.to_uint8(run_decoder(latents * header.step))
+
+    rejects(
+        check.receiver_program,
+        with_channel,
+        match=r"have shape \(10, 28, 28, 1\): drop the channel axis",
+        **kwargs,
+    )
+    rejects(check.receiver_program, no_255, match="only 0 or 1: .*multiply by 255", **kwargs)
+    rejects(check.receiver_program, step_again, match=r"file 2 .*grey levels.*at step 2: .*as they are",
+            receiver=trained["receiver"], run_decoder=trained["run_decoder"],
+            files=[codec.compress(trained["digits"][:10], trained["sender"], step=step) for step in (1.0, 2.0)])  # fmt: skip
 
 
 def test_ex1_an_unfilled_stub_falls_back_to_the_library(setup, capsys):
@@ -97,6 +141,26 @@ def test_ex2_solution_passes_and_a_flipped_sign_or_the_float_digits_fail(strict,
         check.int8_cost(0.0, ns["digits"], int8_digits=ns["float_digits"], **kwargs)
 
 
+def test_ex2_another_step_a_ratio_or_one_psnr_fail(strict, trained):
+    def coarse(latents):  # a clearly worse decoder of the same shape stands in for the 8-bit one
+        return np.round(trained["run_decoder"](latents) * 8) / 8
+
+    sender, receiver, digits = trained["sender"], trained["receiver"], trained["digits"]
+    kwargs = dict(sender=sender, receiver=receiver, run_int8=coarse)
+    blob = codec.compress(digits, sender, step=1.0)
+    int8_digits = check.receive_reference(blob, receiver, coarse)
+    float_psnr = metrics.mean_psnr(digits, codec.decompress(blob, receiver), data_range=255)
+    int8_psnr = metrics.mean_psnr(digits, int8_digits, data_range=255)
+    # the right answer passes
+    check.int8_cost(float_psnr - int8_psnr, digits, int8_digits=int8_digits, **kwargs)
+    at_half = check.receive_reference(codec.compress(digits, sender, step=0.5), receiver, coarse)
+    rejects(check.int8_cost, float_psnr - int8_psnr, digits, int8_digits=at_half,
+            match="grey levels .*with the sender at step 1", **kwargs)  # fmt: skip
+    rejects(check.int8_cost, float_psnr / int8_psnr, digits, int8_digits=int8_digits,
+            match="a ratio of the two PSNRs.*subtract", **kwargs)  # fmt: skip
+    rejects(check.int8_cost, int8_psnr, digits, int8_digits=int8_digits, match="one decoder's PSNR", **kwargs)
+
+
 def test_ex2_solution_passes_with_the_real_8_bit_decoder(strict, setup, capsys):
     ns = run_solution("08_deploying_ex2", **setup, receive=check.receive_reference)
     run_int8 = setup["runners"]["TFLite 8-bit weights"]
@@ -116,6 +180,24 @@ def test_ex3_solution_passes_and_seconds_or_the_whole_batch_fail(strict, setup, 
         check.compress_latency(ns["one_ms"], batch_ms=ns["batch_ms"] * 1000, **kwargs)
 
 
+def test_ex3_microseconds_swapped_the_batch_for_both_or_batch_seconds_fail(strict, setup):
+    kwargs = dict(sender=setup["sender"], digits=setup["x_test"][:1000])
+    ns = run_solution("08_deploying_ex3", **setup)
+    one_ms, batch_ms = ns["one_ms"], ns["batch_ms"]
+    rejects(
+        check.compress_latency, one_ms * 1e3, batch_ms=batch_ms, match="looks like microseconds", **kwargs
+    )
+    rejects(check.compress_latency, batch_ms, batch_ms=one_ms, match="look swapped", **kwargs)
+    rejects(check.compress_latency, batch_ms, batch_ms=batch_ms, match=r"x_test\[:1\]", **kwargs)
+    rejects(
+        check.compress_latency,
+        one_ms,
+        batch_ms=batch_ms / 1e3,
+        match="batch_ms .* looks like seconds",
+        **kwargs,
+    )
+
+
 def test_ex4_solution_passes_and_8_bit_weights_or_the_decoder_fail(strict, setup, capsys):
     ns = run_solution("08_deploying_ex4", **setup)
     kwargs = dict(model=setup["model"], digits=setup["x_test"][:100])
@@ -130,3 +212,17 @@ def test_ex4_solution_passes_and_8_bit_weights_or_the_decoder_fail(strict, setup
         check.tflite_encoder(eight_bit, **kwargs)
     with pytest.raises(exercises.ExerciseFailed, match="export models.encoder_of"):
         check.tflite_encoder(setup["runners"]["TFLite float32"], **kwargs)
+
+
+def test_ex4_the_keras_encoder_another_model_or_the_whole_autoencoder_fail(
+    strict, setup, other_tiny_codec_model
+):
+    kwargs = dict(model=setup["model"], digits=setup["x_test"][:100])
+    rejects(check.tflite_encoder, models.encoder_of(setup["model"]), match="a Keras model: the device has no Keras",
+            **kwargs)  # fmt: skip
+    other = models.encoder_of(other_tiny_codec_model)
+    rejects(check.tflite_encoder, lambda x: np.asarray(other(x)), match="latents differ .*export models.encoder_of",
+            **kwargs)  # fmt: skip
+    whole = setup["model"]
+    rejects(check.tflite_encoder, lambda x: np.asarray(whole(x)), match=r"shape \(100, 28, 28, 1\).*whole model",
+            **kwargs)  # fmt: skip

@@ -231,3 +231,7 @@ def test_the_cheapest_model_check_catches_a_missed_target_a_bigger_file_and_a_wr
     )
     rejects(check.cheapest_rate_model, ("ae_latent28", 1.0), c["digits"], saving=saving,
             match="not a shipped rate model", **kwargs)  # fmt: skip
+    rejects(check.cheapest_rate_model, best, c["digits"], saving=-saving, match="the sign is the wrong way round",
+            **kwargs)  # fmt: skip
+    rejects(check.cheapest_rate_model, tuple(best)[::-1], c["digits"], saving=saving,
+            match=r"looks swapped: the pair is \(model name, step\)", **kwargs)  # fmt: skip

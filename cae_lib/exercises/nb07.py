@@ -15,6 +15,19 @@ WITHIN_DB = 1.0
 """Exercise 1: "flat" means a float PSNR within this many dB of the best."""
 
 
+def _column_hint(value: float, float_rows, expected: int) -> str:
+    """Why ``value`` may have been given instead of a latent size: another column of the rows, or a row index."""
+    rows = sorted((int(d), float(b), float(p)) for d, b, p in float_rows)
+    if any(abs(value - b) < 1e-6 for _, b, _ in rows):
+        return ": that is a number of bytes per digit (the second column of a row); flat is the latent size, the first"
+    if any(abs(value - p) < 0.005 for _, _, p in rows):
+        return ": that is a PSNR in dB (the third column of a row); flat is the latent size, the first"
+    sizes = [d for d, _, _ in rows]
+    if value in (sizes.index(expected), sizes.index(expected) + 1):
+        return ": that looks like the position of a row in the sweep; flat is the latent size itself, the first column"
+    return ""
+
+
 @exercise("07_latent_size_explorer_ex1", "where the curve flattens")
 def flattening(flat, float_rows) -> str:
     """Check ``flat``: the smallest latent size whose PSNR in ``float_rows`` is within 1 dB of the best.
@@ -24,15 +37,18 @@ def flattening(flat, float_rows) -> str:
         float_rows: ``explorer.curve[widgets.FLOAT]``: ``(latent size, bytes per digit, mean PSNR)`` rows.
     """
     psnr = {int(d): float(p) for d, _, p in float_rows}
-    try:
-        flat = int(flat)
-    except (TypeError, ValueError):
-        raise Wrong(f"flat should be a latent size such as 16. Received: {flat!r}") from None
-    if flat not in psnr:
-        raise Wrong(f"{flat} is not one of the sweep's latent sizes {sorted(psnr)}")
     best_dim = max(psnr, key=psnr.get)
     best = psnr[best_dim]
     expected = min(d for d, p in psnr.items() if p >= best - WITHIN_DB)
+    try:
+        value = float(flat)
+    except (TypeError, ValueError):
+        raise Wrong(f"flat should be a latent size such as 16. Received: {flat!r}") from None
+    if value not in psnr:
+        raise Wrong(
+            f"{flat!r} is not one of the sweep's latent sizes {sorted(psnr)}{_column_hint(value, float_rows, expected)}"
+        )
+    flat = int(value)
     if flat != expected:
         if psnr[flat] < best - WITHIN_DB:
             raise Wrong(
@@ -53,25 +69,36 @@ def flattening(flat, float_rows) -> str:
     )
 
 
-def _class_psnr(digits, labels, latent_dim: int) -> dict[int, float]:
+def _class_psnr(digits, labels, latent_dim: int) -> tuple[dict[int, float], dict[int, float]]:
+    """Per class: the mean of the per-digit PSNRs (the answer), and the PSNR of the class's mean MSE (a mistake)."""
     from .. import codec, metrics, pretrained
 
     model = pretrained.load_pretrained(latent_dim)
     decoded = codec.decode_latents(codec.encode_latents(digits, model), model)
     psnr = metrics.psnr(digits, decoded, data_range=255)
+    mse = np.mean((np.asarray(digits, np.float64) - np.asarray(decoded, np.float64)) ** 2, axis=(1, 2))
     labels = np.asarray(labels)
-    return {int(c): float(psnr[labels == c].mean()) for c in np.unique(labels)}
+    classes = np.unique(labels)
+    return (
+        {int(c): float(psnr[labels == c].mean()) for c in classes},
+        {int(c): float(10 * np.log10(255.0**2 / mse[labels == c].mean())) for c in classes},
+    )
 
 
 @exercise("07_latent_size_explorer_ex2", "which digits fail first at latent 8")
 def worst_class(psnr_by_class, digits, labels, *, worst=..., latent_dim: int = 8) -> str:
     """Check the per-class mean PSNR at ``latent_dim`` (float latent) of ``digits`` and the worst class."""
     worst = answered(worst, "worst")
+    if isinstance(psnr_by_class, (int, float, np.number)) and not isinstance(psnr_by_class, bool):
+        raise Wrong(
+            f"psnr_by_class is one number ({float(psnr_by_class):.4g}): it should be a dict {{class: mean PSNR in dB}}, "
+            "one mean per digit class"
+        )
     if not isinstance(psnr_by_class, dict):
         raise Wrong(
             f"psnr_by_class should be a dict {{class: mean PSNR in dB}}. Received: {type(psnr_by_class).__name__}"
         )
-    truth = _class_psnr(digits, labels, latent_dim)
+    truth, pooled = _class_psnr(digits, labels, latent_dim)
     try:
         got = {int(c): float(np.mean(p)) for c, p in psnr_by_class.items()}
     except (TypeError, ValueError):
@@ -82,22 +109,37 @@ def worst_class(psnr_by_class, digits, labels, *, worst=..., latent_dim: int = 8
     c_far = max(errors, key=lambda c: abs(errors[c]))
     if abs(errors[c_far]) > 0.05:
         shift = float(np.median(list(errors.values())))
-        if abs(shift + 20 * np.log10(255)) < 1:
+        if all(abs(got[c] - pooled[c]) <= 0.05 for c in truth):
+            hint = ("that is the PSNR of each class's mean squared error; the exercise asks for the mean of the "
+                    "per-digit PSNRs (metrics.psnr gives one per digit: average those of each class)")  # fmt: skip
+        elif abs(shift + 20 * np.log10(255)) < 1:
             hint = "the digits are uint8 (0-255): pass data_range=255, not 1"
+        elif shift > 0.3:
+            hint = ("higher everywhere: a larger latent, or other digits (the model decodes its training digits "
+                    "better)? The exercise asks for the latent-8 model, pretrained.load_pretrained(8), on sample "
+                    "and its labels")  # fmt: skip
         elif shift < -0.3:
             hint = ("lower everywhere: is it the codec at some step? The exercise asks for the float latent "
                     "(codec.encode_latents, then codec.decode_latents)")  # fmt: skip
         else:
             hint = ("average the per-digit PSNRs of each class (metrics.psnr gives one per digit), with the "
-                    "latent-8 model and the float latent")  # fmt: skip
+                    "latent-8 model and the float latent, on the digits given (sample and its labels)")  # fmt: skip
         raise Wrong(
             f"class {c_far} has a mean PSNR of {truth[c_far]:.2f} dB at latent {latent_dim}, not {got[c_far]:.2f}: {hint}"
         )
     lowest = min(truth, key=truth.get)
     try:
-        worst = int(worst)
+        value = float(worst)
     except (TypeError, ValueError):
         raise Wrong(f"worst should be a digit class from 0 to 9. Received: {worst!r}") from None
+    if value not in truth:
+        hint = ""
+        if any(abs(value - p) < 0.01 for p in got.values()):
+            hint = (
+                ": that is a PSNR in dB; worst is the class (the key of psnr_by_class with the lowest value)"
+            )
+        raise Wrong(f"worst should be a digit class from 0 to 9. Received: {worst!r}{hint}")
+    worst = int(value)
     if worst != lowest:
         hint = " (that is the best one: min, not max)" if worst == max(truth, key=truth.get) else ""
         raise Wrong(
@@ -154,11 +196,18 @@ def cheapest_setting(best, digits, *, target_db: float, latent_dims=None, steps=
     if step == widgets.FLOAT:
         raise Wrong("the float32 latent is not a file: choose a quantisation step")
     try:
-        latent_dim, step = int(latent_dim), float(step)
+        latent_dim, step = float(latent_dim), float(step)
     except (TypeError, ValueError):
         raise Wrong(f"best should be (latent size, step) numbers. Received: {best!r}") from None
+    if latent_dim in steps and step in latent_dims and latent_dim not in latent_dims:
+        raise Wrong(
+            f"best = {best!r} looks swapped: the pair is (latent size, step), such as ({int(step)}, {latent_dim:g})"
+        )
     if latent_dim not in latent_dims:
-        raise Wrong(f"latent size {latent_dim} is not shipped: choose one of {latent_dims}")
+        raise Wrong(f"latent size {latent_dim:g} is not shipped: choose one of {latent_dims}")
+    latent_dim = int(latent_dim)
+    if not step > 0:
+        raise Wrong(f"the step should be positive, one of {steps}. Received: {step:g}")
     blob, psnr = real_file(digits, pretrained.load_pretrained(latent_dim), step)
     n = len(digits)
     if psnr < target_db:

@@ -36,6 +36,11 @@ def _digits_problem(got, expected, what: str) -> str | None:
     diff = np.abs(got.astype(np.int16) - expected.astype(np.int16))
     if diff.max() == 0:
         return None
+    if got.max() <= 1 < expected.max():
+        return (
+            f"{what} are uint8 but only 0 or 1: the decoder gives pixels in [0, 1], so multiply by 255 before "
+            "the conversion (data.to_uint8 does, and rounds)"
+        )
     share = float(np.mean(diff > 0))
     if diff.max() == 1 and share > 0.01:
         return (
@@ -81,6 +86,15 @@ def receiver_program(receive, *, receiver, run_decoder, files) -> str:
             got, expected, f"the digits of file {file_number} ({header.count} digits, step {header.step:g})"
         )
         if problem:
+            if (
+                header.step != 1
+                and problem.startswith(f"the digits of file {file_number}")
+                and "grey levels" in problem
+            ):
+                problem += (
+                    f" (this file is at step {header.step:g}: codec.decompress_latents already multiplies the "
+                    "symbols by the file's step, so hand its latents to run_decoder as they are)"
+                )
             raise Wrong(f"{problem}; codec.decompress of the same file is the reference")
         total += header.count
     return (
@@ -131,6 +145,10 @@ def int8_cost(cost, digits, *, int8_digits=..., sender, receiver, run_int8, step
             hint = "the sign is the wrong way round: the float decoder's PSNR minus the 8-bit one's"
         elif abs(cost - metrics.mean_psnr(float_digits, got, data_range=255)) < 0.01:
             hint = "that is the PSNR between the two decoders' digits; compare each with the original digits"
+        elif abs(cost - float_psnr / int8_psnr) < 1e-4 or abs(cost - int8_psnr / float_psnr) < 1e-4:
+            hint = "that is a ratio of the two PSNRs: decibels are already logarithmic, so subtract them"
+        elif abs(cost - float_psnr) < 0.01 or abs(cost - int8_psnr) < 0.01:
+            hint = "that is one decoder's PSNR: the cost is the difference of the two"
         raise Wrong(
             f"on these {len(digits)} digits the float decoder gives {float_psnr:.3f} dB and the 8-bit one "
             f"{int8_psnr:.3f} dB, a cost of {expected:.3f} dB, not {cost:.3f}: {hint}"
@@ -157,16 +175,47 @@ def compress_latency(one_ms, *, batch_ms=..., sender, digits) -> str:
     batch = (
         1e3 * deploy.seconds_per_call(lambda x: codec.compress(x, sender), digits, repeats=2, warmup=1) / n
     )
+
+    def near(got, measured):
+        return measured / FACTOR <= got <= measured * FACTOR
+
+    if not (near(one_ms, one) and near(batch_ms, batch)) and near(one_ms, batch) and near(batch_ms, one):
+        raise Wrong(
+            f"one_ms = {one_ms:.4g} and batch_ms = {batch_ms:.4g} look swapped: compress measures about {one:.3g} ms "
+            f"for one digit alone and {batch:.3g} ms a digit in a batch of {n} here"
+        )
     for name, got, measured in [("one_ms", one_ms, one), ("batch_ms", batch_ms, batch)]:
-        if measured / FACTOR <= got <= measured * FACTOR:
+        if near(got, measured):
             continue
-        hint = "time it with deploy.seconds_per_call, and give milliseconds per digit"
-        if measured / FACTOR <= got * 1e3 <= measured * FACTOR:
-            hint = "that looks like seconds: multiply by 1000 for milliseconds"
-        elif name == "batch_ms" and measured / FACTOR <= got / n <= measured * FACTOR:
-            hint = f"that is the whole call for {n} digits: divide by {n} for the cost per digit"
+        # The likely mistakes, as (the learner's number undone, what it should then be, hint); with the wide
+        # tolerance several may fit: the closest wins, the first on a tie (for a batch of 1,000, the whole call
+        # and microseconds are the same factor).
+        candidates = [(got * 1e3, measured, "that looks like seconds: multiply by 1000 for milliseconds")]
+        if name == "batch_ms":
+            candidates += [
+                (got / n, measured, f"that is the whole call for {n} digits: divide by {n} for the cost per digit"),
+                (got, one, f"that is the cost of one digit alone: for batch_ms time all {n} digits in one call, "
+                 f"divided by {n}"),
+            ]  # fmt: skip
+        else:
+            candidates.append((got, batch, "that is the cost per digit in a batch: for one_ms time one digit "
+                               "alone, x_test[:1], in its own call"))  # fmt: skip
+        candidates.append(
+            (got / 1e3, measured, "that looks like microseconds: divide by 1000 for milliseconds")
+        )
+        fits = [(abs(np.log(value / reference)), i, hint) for i, (value, reference, hint) in enumerate(candidates)
+                if value > 0 and near(value, reference)]  # fmt: skip
+        hint = (
+            min(fits)[2] if fits else "time it with deploy.seconds_per_call, and give milliseconds per digit"
+        )
         raise Wrong(
             f"{name} = {got:.4g} ms, but compress measures about {measured:.3g} ms per digit here: {hint}"
+        )
+    if one / batch >= 4 and one_ms <= batch_ms:
+        raise Wrong(
+            f"one_ms = {one_ms:.4g} is not above batch_ms = {batch_ms:.4g}, but here one digit alone costs "
+            f"{one / batch:.0f} times more per digit than in a batch: time codec.compress on x_test[:1] for one_ms "
+            f"and on all {n} digits in one call for batch_ms (divided by {n})"
         )
     return (
         f"about {one:.2g} ms for one digit alone, {batch:.2g} ms a digit in a batch of {n} (measured again here): "
@@ -178,11 +227,17 @@ def compress_latency(one_ms, *, batch_ms=..., sender, digits) -> str:
 def tflite_encoder(run_encoder, *, model, digits, step: float = 1.0) -> str:
     """Check ``run_encoder(float images) -> latents`` against the Keras encoder of ``model`` on ``digits``."""
     from .. import codec, data
+    from .._tf import keras
     from ..models import encoder_of
 
     if not callable(run_encoder):
         raise Wrong(
             f"run_encoder should be a function of float images, such as a deploy.TFLiteRunner. Received: {run_encoder!r}"
+        )
+    if isinstance(run_encoder, keras.layers.Layer):
+        raise Wrong(
+            "run_encoder is a Keras model: the device has no Keras or TensorFlow. Export models.encoder_of(model) "
+            "with deploy.export_saved_model, then deploy.export_tflite, and give a deploy.TFLiteRunner of it"
         )
     images = data.to_float(digits)
     want = np.asarray(encoder_of(model)(images, training=False))

@@ -378,6 +378,10 @@ def cheapest_rate_model(best, digits, *, target_db: float, steps, saving=...) ->
     name, step = best
     if name is ... or step is ...:
         raise NotAnswered("best")
+    if name not in names and isinstance(step, str) and step in names:
+        raise Wrong(
+            f"best = {best!r} looks swapped: the pair is (model name, step), such as ({step!r}, {name!r})"
+        )
     if name not in names:
         raise Wrong(
             f"{name!r} is not a shipped rate model: choose one of {names} (pretrained.available_models(kind='rate'))"
