@@ -298,3 +298,21 @@ def test_the_exercises_come_before_the_summary_and_the_summary_closes_the_lesson
     assert answers and max(answers) < summary, f"{notebook.name}: an exercise (cell {max(answers)}) after the summary"
     after = [s.splitlines()[0] for s in sources[summary + 1 :]]
     assert all(line.startswith("## Further") for line in after), f"{notebook.name}: after the summary: {after}"
+
+
+def test_the_stated_times_are_the_reading_models():
+    """Each notebook's study minutes and running minutes are what scripts/study_times.py computes."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import study_times
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    runs = study_times.full_mode_seconds()
+    for path in NOTEBOOKS:
+        row = study_times.estimate(path, runs)
+        intro = "".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"][:3])
+        total, study, running = map(int, TIME.search(intro).groups())
+        assert (study, running) == (row["study"], row["running"]), (
+            f"{path.name} states {study} + {running} min; the reading model gives {row['study']} + {row['running']}: "
+            "run python scripts/study_times.py --write"
+        )
