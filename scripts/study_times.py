@@ -61,8 +61,11 @@ def estimate(path: Path, run_seconds: dict[str, float]) -> dict:
         "exercises": len(exercises) * EXERCISE_MINUTES + solution_lines * SOLUTION_MINUTES_PER_LINE,
     }
     if path.name not in run_seconds:
-        raise SystemExit(f"{RUN_TIMES}: no full-mode run of {path.name}; run benchmarks/notebooks.py --modes full")
-    study = int(5 * math.ceil(sum(parts.values()) / 5))  # to the next 5 minutes: an estimate, not a measurement
+        raise SystemExit(
+            f"{RUN_TIMES}: no full-mode run of {path.name}; run benchmarks/notebooks.py --modes full"
+        )
+    # rounded up to 5 minutes: an estimate, not a measurement
+    study = int(5 * math.ceil(sum(parts.values()) / 5))
     running = max(1, round(run_seconds[path.name] / 60))
     return {"notebook": path.name, "words": words, "code_lines": code, "exercise_count": len(exercises),
             "solution_lines": solution_lines, **parts, "study": study, "running": running}  # fmt: skip
@@ -70,7 +73,11 @@ def estimate(path: Path, run_seconds: dict[str, float]) -> dict:
 
 def full_mode_seconds(path: Path = RUN_TIMES) -> dict[str, float]:
     with open(path, newline="") as f:
-        return {r["notebook"]: float(r["wall_s"]) for r in csv.DictReader(f) if r["mode"] == "full" and r["ok"] == "True"}
+        return {
+            r["notebook"]: float(r["wall_s"])
+            for r in csv.DictReader(f)
+            if r["mode"] == "full" and r["ok"] == "True"
+        }
 
 
 def write(rows: list[dict]) -> None:
@@ -101,14 +108,20 @@ def write(rows: list[dict]) -> None:
 
 
 def main(argv=None) -> list[dict]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--write", action="store_true", help="write the times into the notebooks and the docs")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--write", action="store_true", help="write the times into the notebooks and the docs"
+    )
     args = parser.parse_args(argv)
     runs = full_mode_seconds()
     rows = [estimate(path, runs) for path in NOTEBOOKS]
     print(f"reading model: prose {PROSE_WPM} words/min, code {CODE_SECONDS_PER_LINE} s/line, exercise "
           f"{EXERCISE_MINUTES} min + {SOLUTION_MINUTES_PER_LINE} min per solution line; running: full-mode wall time")  # fmt: skip
-    print(f"{'notebook':32} {'words':>6} {'prose':>6} {'code':>6} {'exerc.':>7} {'study':>6} {'run':>4} {'total':>6}")
+    print(
+        f"{'notebook':32} {'words':>6} {'prose':>6} {'code':>6} {'exerc.':>7} {'study':>6} {'run':>4} {'total':>6}"
+    )
     for r in rows:
         print(f"{r['notebook']:32} {r['words']:6} {r['prose']:6.0f} {r['code']:6.0f} {r['exercises']:7.0f} "
               f"{r['study']:6} {r['running']:4} {r['study'] + r['running']:6}")  # fmt: skip
