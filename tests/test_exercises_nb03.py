@@ -276,23 +276,36 @@ def test_ex3_solution_passes(strict):
     nb03.slide_counts((namespace["slide_encoder"], namespace["slide_decoder"]))
 
 
-def test_ex3_rejects_counts_without_biases(strict):
-    source = solution("03_encoding_ex3").replace("(kernel * kernel * c_in + 1)", "(kernel * kernel * c_in)")
-    namespace = run_source(source.replace("n_out * (n_in + 1)", "n_out * n_in"))
-    rejects(
-        nb03.slide_counts,
-        (namespace["slide_encoder"], namespace["slide_decoder"]),
-        match=r"you left out the biases",
-    )
+SLIDE_SLIPS = {  # the solution with one slip, and what the check says
+    "biases left out": (
+        [
+            ("(kernel * kernel * c_in + 1)", "(kernel * kernel * c_in)"),
+            ("n_out * (n_in + 1)", "n_out * n_in"),
+        ],
+        r"you left out the biases",
+    ),
+    "a 7 x 7 grid": ([("flat = 28 * 28 * 64", "flat = 7 * 7 * 64")], r"the grid stays 28 x 28"),
+    "a conv without input channels": (
+        [("(kernel * kernel * c_in + 1)", "(kernel * kernel + 1)")],
+        r"encoder: you count .* close: recount one of the small layers \(a 3 x 3 kernel has 9 x c_in",
+    ),
+    # the first dense layer reading 64 maps (as if flattened to 64 values), not 28 x 28 x 64
+    "a dense layer without the flatten": (
+        [("flat = 28 * 28 * 64", "flat = 64")],
+        r"most of them sit in one dense layer \(6,422,656",
+    ),
+}
 
 
-def test_ex3_rejects_a_7_by_7_grid(strict):
-    namespace = run_source(solution("03_encoding_ex3").replace("flat = 28 * 28 * 64", "flat = 7 * 7 * 64"))
-    rejects(
-        nb03.slide_counts,
-        (namespace["slide_encoder"], namespace["slide_decoder"]),
-        match=r"the grid stays 28 x 28",
-    )
+@pytest.mark.parametrize("slip", SLIDE_SLIPS)
+def test_ex3_rejects_a_slip_in_the_counting(slip, strict):
+    replacements, message = SLIDE_SLIPS[slip]
+    source = solution("03_encoding_ex3")
+    for old, new in replacements:
+        assert old in source, old
+        source = source.replace(old, new)
+    namespace = run_source(source)
+    rejects(nb03.slide_counts, (namespace["slide_encoder"], namespace["slide_decoder"]), match=message)
 
 
 def test_ex3_rejects_swapped_counts(strict):
@@ -306,26 +319,6 @@ def test_ex3_rejects_swapped_counts(strict):
 
 def test_ex3_rejects_counts_in_millions(strict):
     rejects(nb03.slide_counts, (6.482012, 6.532097), match=r"6.482012 is not a whole number.*not in millions")
-
-
-def test_ex3_rejects_a_conv_without_input_channels(strict):
-    source = solution("03_encoding_ex3").replace("(kernel * kernel * c_in + 1)", "(kernel * kernel + 1)")
-    namespace = run_source(source)
-    rejects(
-        nb03.slide_counts,
-        (namespace["slide_encoder"], namespace["slide_decoder"]),
-        match=r"encoder: you count .* close: recount one of the small layers \(a 3 x 3 kernel has 9 x c_in",
-    )
-
-
-def test_ex3_rejects_a_dense_layer_without_the_flatten(strict):
-    # The first dense layer reading 64 maps (as if flattened to 64 values), not 28 x 28 x 64.
-    namespace = run_source(solution("03_encoding_ex3").replace("flat = 28 * 28 * 64", "flat = 64"))
-    rejects(
-        nb03.slide_counts,
-        (namespace["slide_encoder"], namespace["slide_decoder"]),
-        match=r"most of them sit in one dense layer \(6,422,656",
-    )
 
 
 def test_ex3_rejects_text(strict):
