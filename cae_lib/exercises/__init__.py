@@ -363,7 +363,7 @@ def describe_error(error: BaseException, *, line_offset: int = 0) -> str:
     elif frames:
         frame = frames[-1]
         code = f": {frame.line.strip()}" if frame.line else ""
-        if frame.name == "<module>":
+        if frame.name == "<module>" or frame.name.startswith("<cell line"):  # a cell's top level (IPython 8.x)
             where = f" (line {frame.lineno + line_offset} of your cell{code})"
         else:
             where = f" (in {frame.name}{code})"
