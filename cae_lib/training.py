@@ -284,7 +284,9 @@ class UpdateLog(keras.callbacks.Callback):
         return (sums[1:] - sums[np.arange(values.size) + 1 - counts]) / counts
 
 
-def warm_start(model: keras.Model, source: keras.Model, *, name: str = "the shipped model") -> bool:
+def warm_start(
+    model: keras.Model, source: keras.Model, *, name: str = "the shipped model", verbose: bool = True
+) -> bool:
     """Copy the encoder's and decoder's weights of ``source`` into ``model``, when their shapes agree.
 
     Quick mode uses it so that a short run refines a trained model instead of
@@ -292,13 +294,15 @@ def warm_start(model: keras.Model, source: keras.Model, *, name: str = "the ship
     ``encoder`` and ``decoder`` are copied (a prior or other parts of
     ``source`` are not), and nothing is changed unless every weight matches in
     shape: a model built with other layers keeps its own weights, and the
-    returned False says so. One line is printed either way.
+    returned False says so. One line is printed either way (a refusal always;
+    a success unless ``verbose=False``, for a notebook that says so once).
 
     Args:
         model: An autoencoder with nested models named ``encoder`` and ``decoder``.
         source: A trained model with the same nested models, e.g.
             ``pretrained.load_pretrained(28)``.
         name: How the printed line names ``source``.
+        verbose: Print the line saying the weights were copied.
 
     Returns:
         True when the weights were copied.
@@ -326,7 +330,8 @@ def warm_start(model: keras.Model, source: keras.Model, *, name: str = "the ship
         pairs.append((model.get_layer(part), source_weights))
     for layer, weights in pairs:
         layer.set_weights(weights)
-    print(f"Warm start: your model now holds the weights of {name}; the short run below refines them.")
+    if verbose:
+        print(f"Warm start: your model now holds the weights of {name}; the short run below refines them.")
     return True
 
 

@@ -270,9 +270,11 @@ def test_a_warm_start_copies_a_trained_models_networks_and_refuses_other_shapes(
         for mine, theirs in zip(model.get_layer(part).get_weights(), shipped.get_layer(part).get_weights()):
             assert np.array_equal(mine, theirs)
     assert "Warm start" in capsys.readouterr().out
+    assert training.warm_start(models.build_autoencoder(28, latent_l1=1e-3), shipped, verbose=False)
+    assert capsys.readouterr().out == ""  # a success is silent when asked; a refusal below always speaks
 
     other = models.build_autoencoder(8)
     before = [w.copy() for w in other.get_weights()]
-    assert not training.warm_start(other, shipped)
+    assert not training.warm_start(other, shipped, verbose=False)
     assert "differ in shape" in capsys.readouterr().out
     assert all(np.array_equal(a, b) for a, b in zip(before, other.get_weights()))  # nothing half copied
