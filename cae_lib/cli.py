@@ -11,13 +11,18 @@ Examples::
     cae decompress batch.cae -o restored/        # one PNG per digit
 
 Expected mistakes (a missing file, an unreadable image, a corrupt file, the
-wrong model) print one line on stderr and exit with status 1; usage errors
-exit with status 2.
+wrong model, an output that exists) print one line on stderr and exit with
+status 1; usage errors exit with status 2. No input is ever overwritten, no
+existing output is replaced without ``--force``, and a failed or killed run
+leaves no partial output behind.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
+import os
+import stat
 import sys
 from pathlib import Path
 
@@ -27,7 +32,7 @@ from . import codec, imageio, pretrained
 from .codec import entropy, model_file
 from .config import DEFAULT_LATENT_DIM
 from .data import NUM_PIXELS, DataFormatError
-from .files import atomic_directory, atomic_output
+from .files import OutputExistsError, atomic_directory, atomic_output, cleanup_on_signals
 
 
 class CliError(Exception):
@@ -58,7 +63,9 @@ def _shipped(name: str, runtime: str):
         if runtime == "litert":
             raise CliError("--runtime litert needs the ai-edge-litert package (pip install ai-edge-litert)")
     elif runtime == "litert":
-        raise CliError(f"{name} has no LiteRT export (only {_litert_names()}); use --runtime auto or tensorflow")
+        raise CliError(
+            f"{name} has no LiteRT export (only {_litert_names()}); use --runtime auto or tensorflow"
+        )
     return pretrained.load_pretrained(name), pretrained.describe(name) + " on TensorFlow"
 
 
@@ -73,7 +80,9 @@ def _load_model(args, needed_id: bytes | None = None):
         return _shipped(name, runtime)
     if getattr(args, "model", None):
         if runtime == "litert":
-            raise CliError(f"{args.model} is a model file: it runs on TensorFlow (--runtime auto or tensorflow)")
+            raise CliError(
+                f"{args.model} is a model file: it runs on TensorFlow (--runtime auto or tensorflow)"
+            )
         try:
             return codec.load_model(args.model), str(args.model)
         except FileNotFoundError:
@@ -92,7 +101,33 @@ def _load_model(args, needed_id: bytes | None = None):
     return _shipped(pretrained.default_model(), runtime)
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _check_output(out: Path, inputs, *, force: bool) -> None:
+    """Refuse an output that is one of the inputs, or (without ``--force``) one that exists."""
+    for name in inputs:
+        if _same_file(out, Path(name)) or out.resolve() == Path(name).resolve():
+            raise CliError(
+                f"{out}: is also an input; choose another output name (inputs are never overwritten)"
+            )
+    if out.is_symlink() or out.exists():
+        if out.is_dir() and not out.is_symlink():
+            if any(out.iterdir()) and not force:
+                raise CliError(f"{out}: folder is not empty (--force replaces the whole folder)")
+        elif not force:
+            raise CliError(f"{out}: already exists (--force replaces it)")
+
+
 def _compress(args) -> None:
+    out = Path(args.output)
+    if out.is_dir():
+        raise CliError(f"{out}: is a folder; give the name of the .cae file to write")
+    _check_output(out, args.inputs, force=args.force)
     batches = []
     for name in args.inputs:
         digits, notes = imageio.read_digits(name, invert=args.invert)
@@ -101,9 +136,8 @@ def _compress(args) -> None:
         batches.append(digits)
     images = np.concatenate(batches)
     model, model_name = _load_model(args)
-    data = codec.compress(images, model, step=args.step)
-    out = Path(args.output)
-    with atomic_output(out) as partial:
+    data = codec.compress(images, model, step=args.step)  # read back before it is returned
+    with atomic_output(out, force=args.force) as partial:
         partial.write_bytes(data)
     header = codec.read_header(data)
     print(
@@ -113,11 +147,55 @@ def _compress(args) -> None:
     )
 
 
-def _read_cae(path_name: str) -> bytes:
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a folder, not a .cae file"
+    if stat.S_ISFIFO(mode):
+        return "a pipe (FIFO), not a regular file"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device, not a regular file"
+    if stat.S_ISSOCK(mode):
+        return "a socket, not a regular file"
+    return "not a regular file"
+
+
+MAX_FILE_BYTES_PER_IMAGE = 256
+"""More than any image costs (64 latents at the smallest step, about 21 bits each, is under 200 bytes)."""
+
+
+def _read_cae(path_name: str, *, max_images: int | None = codec.DEFAULT_MAX_IMAGES) -> bytes:
+    """Read a ``.cae`` file: a regular file, its magic bytes first, its size within what ``max_images`` allows."""
     path = Path(path_name)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: file not found")
-    return path.read_bytes()
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise CliError(f"{path}: file not found") from None
+    except OSError as exc:
+        raise CliError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise CliError(f"{path}: is {_kind(info.st_mode)}")
+    limit = 64 + MAX_FILE_BYTES_PER_IMAGE * (codec.MAX_IMAGES if max_images is None else max_images)
+    try:
+        with open(path, "rb", buffering=0) as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):  # replaced since the check above
+                raise CliError(f"{path}: is not a regular file")
+            head = handle.read(len(codec.MAGIC))
+            if head != codec.MAGIC:
+                raise CliError(f"{path}: not a .cae file (starts with {head!r}, expected {codec.MAGIC!r})")
+            size = os.fstat(handle.fileno()).st_size
+            if size > limit:
+                raise CliError(
+                    f"{path}: {size:,} bytes is more than a file of at most {max_images or codec.MAX_IMAGES:,} "
+                    "digits can hold (--max-images raises the limit)"
+                )
+            rest = handle.read(limit + 1 - len(head))
+    except PermissionError:
+        raise CliError(f"{path}: permission denied") from None
+    except OSError as exc:
+        raise CliError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if len(head) + len(rest) > limit:
+        raise CliError(f"{path}: grew while being read; try again")
+    return head + rest
 
 
 def _preflight(data: bytes, args):
@@ -135,33 +213,46 @@ def _preflight(data: bytes, args):
 
 
 def _decompress(args) -> None:
-    data = _read_cae(args.input)
-    header = _preflight(data, args)
     out = Path(args.output)
-    if out.suffix.lower() == ".png" and header.count != 1:
+    _check_output(out, [args.input], force=args.force)
+    data = _read_cae(args.input, max_images=args.max_images)
+    header = _preflight(data, args)
+    suffix = out.suffix.lower()
+    if suffix == ".png" and header.count != 1:
         raise CliError(
             f"{args.input} holds {header.count} digits; give a directory or a .npy file, not {out}"
         )
     model, model_name = _load_model(args, needed_id=None if args.model else header.model_id)
-    digits = codec.decompress(data, model, max_images=args.max_images)
-    if out.suffix.lower() == ".npy":
-        with atomic_output(out) as partial:
-            np.save(partial, digits)
+    header, chunks = codec.decompress_chunks(data, model, max_images=args.max_images)
+    written = 0
+    if suffix in (".npy", ".png"):  # one file, written whole or not at all
+        with atomic_output(out, force=args.force) as partial:
+            if suffix == ".npy":
+                array = np.lib.format.open_memmap(
+                    partial, mode="w+", dtype=np.uint8, shape=(header.count, 28, 28)
+                )
+                for digits in chunks:  # on disk as it comes: memory stays bounded by the chunk
+                    array[written : written + len(digits)] = digits
+                    written += len(digits)
+                array.flush()
+                del array
+            else:
+                for digits in chunks:
+                    imageio.write_png(partial, digits[0])
+                    written += len(digits)
         where = out
-    elif out.suffix.lower() == ".png":
-        with atomic_output(out) as partial:
-            imageio.write_png(partial, digits[0])
-        where = out
-    else:
-        with atomic_directory(out) as folder:
-            for i, digit in enumerate(digits):
-                imageio.write_png(folder / f"digit_{i:05d}.png", digit)
-        where = f"{out}/ ({len(digits)} PNG files)"
-    print(f"{args.input}: {len(digits)} digit(s) decoded with {model_name} -> {where}")
+    else:  # a folder, published whole in one rename
+        with atomic_directory(out, force=args.force) as folder:
+            for digits in chunks:
+                for digit in digits:
+                    imageio.write_png(folder / f"digit_{written:05d}.png", digit)
+                    written += 1
+        where = f"{out}/ ({written} PNG files)"
+    print(f"{args.input}: {written} digit(s) decoded with {model_name} -> {where}")
 
 
 def _info(args) -> None:
-    data = _read_cae(args.input)
+    data = _read_cae(args.input, max_images=None)
     header = codec.read_header(data)
     name = pretrained.name_by_model_id(header.model_id)
     model_name = "not a shipped model (decode with --model)" if name is None else pretrained.describe(name)
@@ -214,7 +305,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("compress", help="compress images (PNG, JPEG, ... or .npy batches) into one .cae file")
     p.add_argument("inputs", nargs="+", metavar="IMAGE", help="image files or .npy arrays of digits")
-    p.add_argument("-o", "--output", required=True, help="the .cae file to write")
+    p.add_argument("-o", "--output", required=True,
+                   help="the .cae file to write (never one of the inputs; an existing file only with --force)")  # fmt: skip
+    p.add_argument("--force", action="store_true", help="replace the output if it exists")
     p.add_argument("--step", type=float, default=codec.DEFAULT_STEP,
                    help="quantisation step (larger: smaller file, coarser digits)")  # fmt: skip
     p.add_argument("--model", metavar="NAME_OR_PATH",
@@ -229,7 +322,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("decompress", help="decode a .cae file to PNG(s) or .npy")
     p.add_argument("input", help="the .cae file")
-    p.add_argument("-o", "--output", required=True, help="a .png (one digit), a .npy, or a directory")
+    p.add_argument("-o", "--output", required=True,
+                   help="a .png (one digit), a .npy, or a new or empty folder (one PNG per digit)")  # fmt: skip
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing output file, or an existing folder as a whole")  # fmt: skip
     p.add_argument("--model", metavar="NAME_OR_PATH",
                    help="a shipped model's name or a codec model .keras file (default: the shipped model the file names)")  # fmt: skip
     p.add_argument("--max-images", type=int, default=codec.DEFAULT_MAX_IMAGES,
@@ -247,16 +343,48 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    """Entry point of the ``cae`` command; returns the exit status."""
+    """Entry point of the ``cae`` command; returns the exit status.
+
+    Every expected failure is one line on stderr and status 1; Ctrl-C is
+    status 130 and SIGTERM 143, with staging removed; a closed stdout (``cae
+    info x.cae | head -0``) is silent, status 141 as for SIGPIPE.
+    """
     args = build_parser().parse_args(argv)
-    expected = (CliError, FileNotFoundError, IsADirectoryError, PermissionError, codec.CodecError,
-                imageio.ImageReadError, DataFormatError, pretrained.PretrainedModelError, ValueError)  # fmt: skip
+    expected = (CliError, OutputExistsError, FileNotFoundError, IsADirectoryError, NotADirectoryError,
+                PermissionError, codec.CodecError, imageio.ImageReadError, DataFormatError,
+                pretrained.PretrainedModelError, ValueError, OverflowError)  # fmt: skip
     try:
-        args.run(args)
+        with cleanup_on_signals():
+            args.run(args)
+            sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+        return 128 + 13
     except expected as exc:
         print(f"cae {args.command}: error: {exc}", file=sys.stderr)
         return 1
+    except MemoryError:
+        print(f"cae {args.command}: error: out of memory (an input larger than this machine can hold?)",
+              file=sys.stderr)  # fmt: skip
+        return 1
+    except OSError as exc:  # disk full, read-only folder, ...
+        where = f"{exc.filename}: " if exc.filename else ""
+        reason = exc.strerror or errno.errorcode.get(exc.errno, "") or str(exc)
+        print(f"cae {args.command}: error: {where}{reason}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"cae {args.command}: interrupted; nothing written", file=sys.stderr)
+        return 130
     return 0
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe: point stdout at /dev/null so Python's exit flush does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":

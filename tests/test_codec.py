@@ -265,7 +265,12 @@ def test_corrupt_payload_with_a_valid_checksum_is_caught_or_decodes_differently(
     for name, forged_payload in forgeries.items():
         assert forged_payload != payload, name
         forged = _with_payload(data, forged_payload)
-        assert codec.read_header(forged).payload_bytes == len(forged_payload)  # the container accepts it
+        try:
+            assert codec.read_header(forged).payload_bytes == len(forged_payload)  # the container accepts it...
+        except codec.CodecError as exc:  # ...unless the payload ends in a zero byte, which no writer makes
+            assert forged_payload.endswith(b"\0") and "canonical" in str(exc), (name, exc)
+            caught.append(name)
+            continue
         try:
             _, forged_latents = codec.decompress_latents(forged, model)
             out = codec.decompress(forged, model)

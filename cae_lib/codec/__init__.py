@@ -60,7 +60,7 @@ from .entropy import check_count, dequantise, ideal_bits, min_bits_per_image, qu
 _LAZY = {
     "assembly": ("attach_prior", "checked_part", "load_model", "model_id", "prior_of", "receiver_of",
                  "sender_of", "weights_digest"),
-    "pipeline": ("Measurement", "compress", "compress_each", "decode_latents", "decompress",
+    "pipeline": ("Measurement", "compress", "compress_each", "decode_latents", "decompress", "decompress_chunks",
                  "decompress_latents", "encode_latents", "latents_to_symbols", "measure", "symbol_bits",
                  "symbols_to_latents"),
 }  # fmt: skip

@@ -181,6 +181,10 @@ def read_varint(data: bytes, offset: int) -> tuple[int, int]:
         value |= (byte & 0x7F) << shift
         shift += 7
         if not byte & 0x80:
+            if i and not byte:  # a last byte of 0 adds nothing: the writer never makes one
+                raise CodecError(
+                    "the image count is not minimally encoded (a trailing zero byte in its LEB128)"
+                )
             return value, offset + i + 1
     raise CodecError("the image count is longer than 5 bytes")
 
@@ -199,12 +203,13 @@ def checked_step(step) -> float:
         value = float(step)
     except (TypeError, ValueError):
         raise ValueError(f"`step` must be a positive number. Received: step={step!r}") from None
-    ok = np.isfinite(value) and 0 < value <= float(np.finfo(np.float16).max)
+    smallest, largest = float(np.finfo(np.float16).smallest_normal), float(np.finfo(np.float16).max)
+    ok = np.isfinite(value) and 0 < value <= largest
     stored = float(np.float16(value)) if ok else 0.0
-    if not stored > 0:
+    if not smallest <= stored <= largest:
         raise ValueError(
-            f"`step` must be a positive number representable in half precision "
-            f"(about 6e-5 to 65504). Received: step={step!r}"
+            f"`step` must be a positive number that half precision holds without loss of precision "
+            f"({smallest:.3g} to {largest:g}). Received: step={step!r}"
         )
     return stored
 
@@ -263,8 +268,8 @@ def _read_step(body: bytes, offset: int) -> float:
     if offset + 2 > len(body):
         raise TruncatedFileError("the data ends inside the header")
     step = float(np.frombuffer(body[offset : offset + 2], dtype="<f2")[0])
-    if not (np.isfinite(step) and step > 0):
-        raise CodecError(f"invalid quantisation step {step} in the header")
+    if not (np.isfinite(step) and step >= float(np.finfo(np.float16).smallest_normal)):
+        raise CodecError(f"invalid quantisation step {step:g} in the header (no writer stores it)")
     return step
 
 
@@ -306,7 +311,8 @@ def read_header(data: bytes, *, max_images: int | None = None) -> Header:
     if version not in SUPPORTED_VERSIONS:
         readable = " and ".join(map(str, SUPPORTED_VERSIONS))
         raise UnsupportedVersionError(
-            f".cae format version {version} is not supported (this library reads versions {readable})"
+            f"version byte {data[2]:#04x}: .cae format version {version} is not supported "
+            f"(this library reads versions {readable})"
         )
     if version == 1 and flags:
         raise CodecError(
@@ -339,6 +345,10 @@ def read_header(data: bytes, *, max_images: int | None = None) -> Header:
                 raise CodecError(
                     f"the header stores the default step {DEFAULT_STEP:g}, which a version 2 file omits"
                 )
+    if len(body) > offset and body[-1] == 0:
+        raise CodecError(
+            "the payload ends with a zero byte, which the writer always drops: not a canonical file"
+        )
     if count > MAX_IMAGES:
         raise CodecError(f"image count {count} exceeds the format's limit of {MAX_IMAGES}")
     if max_images is not None and count > max_images:

@@ -124,6 +124,36 @@ def check_count(count: int, payload_bytes: int, scale, step: float) -> None:
         )
 
 
+def smallest_step(scale) -> float:
+    """The smallest quantisation step the coder handles for these prior scales.
+
+    Symbols span ``+- PRIOR_SPAN`` standard deviations of the prior; below
+    this step that span would pass the coder's ``MAX_SYMBOL`` and real
+    symbols would be clipped. :func:`encode_symbols` refuses smaller steps.
+
+    Example:
+        >>> smallest_step([1.0, 2.0])  # 16 x 2 / 2**20
+        3.0517578125e-05
+    """
+    return PRIOR_SPAN * float(np.max(np.asarray(scale, np.float64))) / MAX_SYMBOL
+
+
+def check_scale(scale) -> np.ndarray:
+    """The prior's scales as float64, refused unless every one is finite and positive.
+
+    Raises:
+        ValueError: A scale that is zero, negative, NaN or infinite (the
+            range coder would crash or code nothing), or no scales at all.
+    """
+    scale = np.asarray(scale, np.float64)
+    if scale.ndim != 1 or not len(scale) or not np.all(np.isfinite(scale) & (scale > 0)):
+        raise ValueError(
+            "the model's prior scales must be positive finite numbers, one per latent dimension. "
+            f"Received: {np.array2string(np.ravel(scale)[:8], precision=3)}"
+        )
+    return scale
+
+
 def symbol_model(scale, step: float):
     """constriction's model family for symbols of the given prior scales, and its clipping range.
 
@@ -133,23 +163,41 @@ def symbol_model(scale, step: float):
     """
     import constriction
 
-    stds = np.asarray(scale, np.float64) / step
+    stds = check_scale(scale) / step
     low = int(np.clip(np.floor((-PRIOR_SPAN * stds).min()), -MAX_SYMBOL, MAX_SYMBOL))
     high = int(np.clip(np.ceil((PRIOR_SPAN * stds).max()), -MAX_SYMBOL, MAX_SYMBOL))
     return constriction.stream.model.QuantizedGaussian(low, high), stds, low, high
 
 
 def encode_symbols(symbols, scale, step: float) -> bytes:
-    """Range-code int symbols ``(n, latent_dim)``: 32-bit little-endian words, trailing zero bytes dropped."""
+    """Range-code int symbols ``(n, latent_dim)``: 32-bit little-endian words, trailing zero bytes dropped.
+
+    Raises:
+        ValueError: The step is below :func:`smallest_step`, or a symbol lies
+            outside the range the coder covers (the file could not
+            reproduce it: nothing is clipped silently).
+    """
     import constriction
 
     symbols = np.asarray(symbols)
     if symbols.size == 0:
         return b""
     family, stds, low, high = symbol_model(scale, step)
+    if step < smallest_step(scale):
+        raise ValueError(
+            f"step {step:g} is too small for this model: the coder needs at least {smallest_step(scale):.3g} "
+            f"(its symbols must stay within +-{MAX_SYMBOL:,})"
+        )
+    outside = int(np.count_nonzero((symbols < low) | (symbols > high)))
+    if outside:
+        raise ValueError(
+            f"{outside} of {symbols.size} latent values lie beyond the prior's range at step {step:g} "
+            f"(+-{PRIOR_SPAN:g} standard deviations): these images are unlike the model's training digits, "
+            "and the file could not reproduce them"
+        )
     encoder = constriction.stream.queue.RangeEncoder()
     stds = np.tile(stds, len(symbols))
-    encoder.encode(np.clip(symbols, low, high).astype(np.int32).ravel(), family, np.zeros_like(stds), stds)
+    encoder.encode(symbols.astype(np.int32).ravel(), family, np.zeros_like(stds), stds)
     return encoder.get_compressed().astype("<u4").tobytes().rstrip(b"\0")
 
 
@@ -164,52 +212,85 @@ def decode_symbols(payload: bytes, scale, step: float, count: int, *, chunk_imag
        so far cost no more bits than the payload has (the decoder's
        position), and that a decoder that has used up its data has only
        nearly free images left;
-    3. at the end, that no data is left over.
+    3. at the end, that no data is left over and that the payload is the
+       one byte string the writer makes for these symbols (canonical: no
+       padding, no extra bytes that decode to the same symbols).
+
+    Memory grows with the images really decoded, never with the count a
+    header states (:func:`iter_decode_symbols` gives them chunk by chunk).
 
     Returns:
         int32 symbols ``(count, latent_dim)``.
     """
+    dims = len(np.atleast_1d(scale))
+    chunks = list(iter_decode_symbols(payload, scale, step, count, chunk_images=chunk_images))
+    return np.concatenate(chunks) if chunks else np.zeros((0, dims), np.int32)
+
+
+def iter_decode_symbols(payload: bytes, scale, step: float, count: int, *, chunk_images: int = CHUNK_IMAGES):
+    """Yield the symbols of :func:`decode_symbols` in chunks of at most ``chunk_images`` images.
+
+    The checks of the whole payload (nothing left over, canonical bytes)
+    run after the last chunk: a consumer must treat what it got as
+    provisional until the iteration ends without an error.
+    """
     import constriction
 
-    scale = np.asarray(scale, np.float64)
-    dims = len(scale)
-    budget = 8 * len(payload) + SLACK_BITS
+    payload = bytes(payload)
+    try:
+        scale = check_scale(scale)
+    except ValueError as exc:
+        raise CorruptPayloadError(str(exc)) from None
     if count == 0:
         if payload:
             raise CorruptPayloadError(f"the header states 0 images but {len(payload)} payload bytes follow")
-        return np.zeros((0, dims), np.int32)
+        return
+    if step < smallest_step(scale):
+        raise CorruptPayloadError(
+            f"step {step:g} is below the smallest this model's coder handles: no writer makes it"
+        )
+    budget = 8 * len(payload) + SLACK_BITS
     check_count(count, len(payload), scale, step)
     least = min_bits_per_image(scale, step)
     family, stds, _, _ = symbol_model(scale, step)
+    dims = len(scale)
     words = np.frombuffer(payload + b"\0" * (-len(payload) % 4), dtype="<u4").astype(np.uint32)
-    out = np.empty((count, dims), np.int32)
     chunk_stds = np.tile(stds, min(count, chunk_images))
     chunk_means = np.zeros_like(chunk_stds)
     spent = 0.0
     try:
         decoder = constriction.stream.queue.RangeDecoder(words)
+        again = constriction.stream.queue.RangeEncoder()  # the canonical bytes of what is decoded
         for start in range(0, count, chunk_images):
             n = min(chunk_images, count - start)
             if decoder.maybe_exhausted() and (count - start) * least > SLACK_BITS:
                 raise CorruptPayloadError(
                     f"the payload ends at image {start:,} of the {count:,} the header states"
                 )
-            symbols = decoder.decode(family, chunk_means[: n * dims], chunk_stds[: n * dims])
-            out[start : start + n] = np.asarray(symbols, np.int32).reshape(n, dims)
-            spent += _floor_bits(out[start : start + n], stds)
+            symbols = np.asarray(
+                decoder.decode(family, chunk_means[: n * dims], chunk_stds[: n * dims]), np.int32
+            )
+            spent += _floor_bits(symbols.reshape(n, dims), stds)
             if spent > budget:
                 raise CorruptPayloadError(
                     f"images up to {start + n:,} of {count:,} need more than the payload's "
                     f"{len(payload)} bytes: the file is damaged or its header lies"
                 )
+            again.encode(symbols, family, chunk_means[: n * dims], chunk_stds[: n * dims])
+            yield symbols.reshape(n, dims)
         if not decoder.maybe_exhausted():
             raise CorruptPayloadError(
                 f"payload data is left over after the {count:,} images the header states"
             )
+        if again.get_compressed().astype("<u4").tobytes().rstrip(b"\0") != payload:
+            raise CorruptPayloadError(
+                "the payload is not the writer's encoding of the symbols it holds (extra or padding bytes)"
+            )
     except CorruptPayloadError:
         raise
-    except BaseException as exc:  # constriction reports invalid data with assertion errors
+    except GeneratorExit:
+        raise
+    except BaseException as exc:  # constriction reports invalid data with assertion errors (and panics)
         if isinstance(exc, (KeyboardInterrupt, SystemExit, MemoryError)):
             raise
         raise CorruptPayloadError(f"the payload does not decode under this model ({exc})") from None
-    return out

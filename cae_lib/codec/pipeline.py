@@ -96,8 +96,18 @@ def _symbols(images, model, step: float) -> np.ndarray:
 
 
 def _file(symbols, model, step: float) -> bytes:
-    payload = entropy.encode_symbols(symbols, _prior(model).scale_values, step)
-    return container.pack(_model_id(model), count=len(symbols), step=step, payload=payload)
+    """The file of ``symbols``, read back before it is returned: nothing is written that cannot be read."""
+    scale = _prior(model).scale_values
+    payload = entropy.encode_symbols(symbols, scale, step)
+    data = container.pack(_model_id(model), count=len(symbols), step=step, payload=payload)
+    header = container.read_header(data)
+    try:
+        back = entropy.decode_symbols(container.payload_of(data, header), scale, header.step, header.count)
+    except CodecError as exc:
+        raise ValueError(f"at step {step:g} this model writes a file it cannot read back ({exc})") from None
+    if not np.array_equal(back, symbols):
+        raise ValueError(f"at step {step:g} this model writes a file that reads back other symbols")
+    return data
 
 
 def compress(images, model, *, step: float = DEFAULT_STEP) -> bytes:
@@ -132,11 +142,7 @@ def compress_each(images, model, *, step: float = DEFAULT_STEP) -> list[bytes]:
     return [_file(row[np.newaxis], model, step) for row in _symbols(images, model, step)]
 
 
-def decompress_latents(data: bytes, model, *, max_images: int | None = DEFAULT_MAX_IMAGES):
-    """Check a ``.cae`` file against ``model``; return its header and dequantised latents.
-
-    See :func:`decompress` for the checks and ``max_images``.
-    """
+def _checked(data: bytes, model, max_images):
     header = container.read_header(data, max_images=max_images)
     # A file stores a prefix of the model's id (3 bytes in format version 2): compare as much as it holds.
     expected = _model_id(model)[: len(header.model_id)]
@@ -147,9 +153,41 @@ def decompress_latents(data: bytes, model, *, max_images: int | None = DEFAULT_M
         )
     if (header.height, header.width) != (_data.IMAGE_SIZE, _data.IMAGE_SIZE):
         raise CodecError(f"images of {header.height}x{header.width} do not fit this 28x28 model")
+    return header
+
+
+def decompress_latents(data: bytes, model, *, max_images: int | None = DEFAULT_MAX_IMAGES):
+    """Check a ``.cae`` file against ``model``; return its header and dequantised latents.
+
+    See :func:`decompress` for the checks and ``max_images``.
+    """
+    header = _checked(data, model, max_images)
     scale = _prior(model).scale_values
     symbols = entropy.decode_symbols(container.payload_of(data, header), scale, header.step, header.count)
     return header, symbols_to_latents(symbols, model, header.step)
+
+
+def decompress_chunks(data: bytes, model, *, max_images: int | None = DEFAULT_MAX_IMAGES,
+                      chunk_images: int = entropy.CHUNK_IMAGES):  # fmt: skip
+    """Check a ``.cae`` file and return ``(header, chunks)``: its digits decoded a chunk at a time.
+
+    ``chunks`` yields uint8 digits ``(k, 28, 28)``, at most ``chunk_images``
+    at a time, so memory stays bounded whatever the file's image count; the
+    checks of the whole payload run after the last chunk, so a consumer
+    keeps what it got provisional (e.g. in a staging file) until the
+    iteration ends without an error. The header's checks run before this
+    returns.
+    """
+    header = _checked(data, model, max_images)
+    scale = _prior(model).scale_values
+    payload = container.payload_of(data, header)
+
+    def chunks():
+        for symbols in entropy.iter_decode_symbols(payload, scale, header.step, header.count,
+                                                   chunk_images=chunk_images):  # fmt: skip
+            yield decode_latents(symbols_to_latents(symbols, model, header.step), model)
+
+    return header, chunks()
 
 
 def decompress(data: bytes, model, *, max_images: int | None = DEFAULT_MAX_IMAGES) -> np.ndarray:
