@@ -174,7 +174,9 @@ def test_decoding_memory_follows_the_images_decoded_not_the_count_stated():
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert seen == count
-    assert peak < 12e6, peak  # a few chunks' worth (6.3 MB measured), never count x 28 x 4 bytes = 22 MB at once
+    assert peak < 12e6, (
+        peak
+    )  # a few chunks' worth (6.3 MB measured), never count x 28 x 4 bytes = 22 MB at once
 
 
 # --- reading a .cae file --------------------------------------------------------------------------------
@@ -203,9 +205,9 @@ def test_a_huge_file_is_refused_by_its_size_and_magic_before_it_is_read(files, c
     with open(huge, "wb") as handle:  # sparse: no disk used
         handle.write(b"CA\x02")
         handle.truncate(3 * 2**30)
-    script = (
-        "import resource, sys; from cae_lib.cli import main; status = main(sys.argv[1:]); "
-        "print(status, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    script = (  # VmHWM: this process's own peak (ru_maxrss would carry the forking parent's across exec)
+        "import re, sys; from cae_lib.cli import main; status = main(sys.argv[1:]); "
+        "print(status, re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1))"
     )
     result = subprocess.run([sys.executable, "-c", script, "decompress", str(huge), "-o", str(files / "o.npy")],
                             capture_output=True, text=True, timeout=120)  # fmt: skip
@@ -299,3 +301,14 @@ def test_a_npy_output_is_written_in_chunks_and_equals_the_decoded_digits(files, 
     assert run(capsys, "decompress", files / "three.cae", "-o", files / "back.npy")[0] == 0
     back = np.load(files / "back.npy")
     np.testing.assert_array_equal(back, codec.decompress((files / "three.cae").read_bytes(), model))
+
+
+def test_a_tiny_payload_cannot_state_millions_of_nearly_free_images():
+    """At a huge step every symbol is 0, but the coder still charges each one: 16M images need over 16 bytes."""
+    scale, step = np.ones(64), 65504.0
+    with pytest.raises(codec.CorruptPayloadError, match="holds at most"):
+        entropy.check_count(2**24 - 1, 4, scale, step)
+    real = entropy.encode_symbols(
+        np.zeros((200_000, 64), np.int32), scale, step
+    )  # a real file of such images
+    entropy.check_count(200_000, len(real), scale, step)  # passes: the bound is never above the real cost

@@ -40,6 +40,8 @@ from .container import CorruptPayloadError
 PRIOR_SPAN = 16.0
 """Symbols are clipped to ``+- PRIOR_SPAN * scale / step``: never reached by real digits."""
 MAX_SYMBOL = 2**20
+PRECISION = 24
+"""Bits of constriction's probabilities (its queue coders' default): every symbol of the range has at least 2**-24."""
 PROBABILITY_FLOOR = 2.0**-23
 """Above any rounding of constriction's 24-bit probabilities: costs computed with it never exceed the real ones."""
 SLACK_BITS = 64
@@ -101,12 +103,24 @@ def _floor_bits(symbols, scale) -> float:
 def min_bits_per_image(scale, step: float) -> float:
     """The fewest bits any one image can cost: every symbol 0, the most probable one.
 
+    Two lower bounds, the larger taken: the Gaussian's own probability of 0
+    (less :data:`PROBABILITY_FLOOR`), and the coder's: its probabilities have
+    ``PRECISION`` bits and give every other symbol of the range at least
+    ``2**-PRECISION``, so even where the step dwarfs the prior (all symbols 0)
+    no symbol is free, and a tiny payload cannot state millions of images.
+
     Example:
         >>> round(min_bits_per_image([1.0, 1.0], 1.0), 3)
         2.77
+        >>> min_bits_per_image([1.0] * 64, 60000.0) * 2**24 > 8 * 16  # 16M images need more than 16 bytes
+        True
     """
-    scale = np.asarray(scale, np.float64) / step
-    return _floor_bits(np.zeros((1, len(scale))), scale)
+    stds = np.asarray(scale, np.float64) / step
+    gaussian = _floor_bits(np.zeros((1, len(stds))), stds)
+    low, high = _symbol_range(stds)
+    others = (high - low) * 2.0**-PRECISION  # the probability the coder keeps for every symbol but one
+    coder = -len(stds) * math.log2(1.0 - others) if others < 1 else float("inf")
+    return max(gaussian, coder)
 
 
 def check_count(count: int, payload_bytes: int, scale, step: float) -> None:
@@ -164,9 +178,15 @@ def symbol_model(scale, step: float):
     import constriction
 
     stds = check_scale(scale) / step
+    low, high = _symbol_range(stds)
+    return constriction.stream.model.QuantizedGaussian(low, high), stds, low, high
+
+
+def _symbol_range(stds) -> tuple[int, int]:
+    """The symbols the coder covers for standard deviations ``stds`` in symbol units: ``(low, high)``."""
     low = int(np.clip(np.floor((-PRIOR_SPAN * stds).min()), -MAX_SYMBOL, MAX_SYMBOL))
     high = int(np.clip(np.ceil((PRIOR_SPAN * stds).max()), -MAX_SYMBOL, MAX_SYMBOL))
-    return constriction.stream.model.QuantizedGaussian(low, high), stds, low, high
+    return low, high
 
 
 def encode_symbols(symbols, scale, step: float) -> bytes:

@@ -88,11 +88,23 @@ def decode_latents(latents, model, *, batch_size: int = 1000) -> np.ndarray:
     return predict_in_batches(decoder, latents, batch_size=batch_size, convert=_data.to_uint8)
 
 
+ENCODE_CHUNK = 8192
+"""Images converted to floats and encoded at a time: memory follows the chunk, not the batch (26 MB of floats)."""
+
+
 def _symbols(images, model, step: float) -> np.ndarray:
-    x = _data.to_float(images)
-    if len(x) > container.MAX_IMAGES:
-        raise ValueError(f"at most {container.MAX_IMAGES} images fit in one file. Received: {len(x)} images")
-    return latents_to_symbols(encode_latents(x, model), model, step)
+    batch = _data.image_batch(images, name="images")  # checked once, converted chunk by chunk below
+    if len(batch) > container.MAX_IMAGES:
+        raise ValueError(
+            f"at most {container.MAX_IMAGES} images fit in one file. Received: {len(batch)} images"
+        )
+    parts = [
+        latents_to_symbols(encode_latents(_data.to_float(batch[i : i + ENCODE_CHUNK]), model), model, step)
+        for i in range(0, len(batch), ENCODE_CHUNK)
+    ]
+    if not parts:
+        return latents_to_symbols(encode_latents(_data.to_float(batch), model), model, step)
+    return np.concatenate(parts)
 
 
 def _file(symbols, model, step: float) -> bytes:
