@@ -84,6 +84,7 @@ def _load_model(args, needed_id: bytes | None = None):
                 f"{args.model} is a model file: it runs on TensorFlow (--runtime auto or tensorflow)"
             )
         try:
+            model_file.check_prior(args.model)  # before Keras opens it: bounded reads, nothing followed
             return codec.load_model(args.model), str(args.model)
         except FileNotFoundError:
             raise CliError(
@@ -206,7 +207,15 @@ def _preflight(data: bytes, args):
         path = pretrained.model_path(name)
     else:
         path = Path(args.model) if args.model else None
-    scale = None if path is None or not path.is_file() else model_file.prior_scale(path)
+    if name is None and args.model:  # a user's file: refused here, before TensorFlow, unless safe
+        try:
+            scale = model_file.check_prior(path)["scale"]
+        except FileNotFoundError:
+            raise CliError(
+                f"{args.model}: neither a shipped model (see `cae models`) nor a model file"
+            ) from None
+    else:
+        scale = None if path is None or not path.is_file() else model_file.prior_scale(path)
     if scale is not None:
         entropy.check_count(header.count, header.payload_bytes, scale, header.step)
     return header

@@ -132,11 +132,33 @@ class LatentPrior(keras.layers.Layer):
         return None if not values.any() else bytes(values.astype(np.uint8).tolist())
 
     def load_own_variables(self, store):
+        """Load the variables (also from files saved before the fingerprint existed), then check the numbers.
+
+        Raises:
+            ModelFileError: (a ValueError) a non-finite ``loc`` or ``rotation``,
+                or a scale that is not positive and finite: the range coder
+                could not use them (see :meth:`checked_numbers`).
+        """
         if len(store.keys()) == len(self.variables) - 1:  # saved before the fingerprint existed
             for i, variable in enumerate(self.variables[:-1]):
                 variable.assign(store[str(i)])
-            return
-        super().load_own_variables(store)
+        else:
+            super().load_own_variables(store)
+        self.checked_numbers()
+
+    def checked_numbers(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(loc, scale, rotation)`` as float64, refused unless the codec can use them.
+
+        Raises:
+            ModelFileError: (a ValueError) see
+                :func:`cae_lib.codec.model_file.check_prior_numbers`; one line
+                naming this layer.
+        """
+        from .codec.model_file import check_prior_numbers
+
+        return check_prior_numbers(
+            self.loc_values, self.scale_values, self.rotation_values, source=f"the prior layer {self.name!r}"
+        )
 
     def _numpy(self, weight) -> np.ndarray:
         return np.asarray(keras.ops.convert_to_numpy(weight), dtype=np.float64)
@@ -157,10 +179,15 @@ class LatentPrior(keras.layers.Layer):
         return self._numpy(self.rotation)
 
     def numbers(self):
-        """The prior's numbers as a :class:`cae_lib.codec.lite.NumpyPrior` (what a LiteRT codec holds)."""
+        """The prior's numbers as a :class:`cae_lib.codec.lite.NumpyPrior` (what a LiteRT codec holds).
+
+        Raises:
+            ModelFileError: (a ValueError) numbers the codec cannot use (:meth:`checked_numbers`).
+        """
         from .codec.lite import NumpyPrior
 
-        return NumpyPrior(loc=self.loc_values, scale=self.scale_values, rotation=self.rotation_values)
+        loc, scale, rotation = self.checked_numbers()
+        return NumpyPrior(loc=loc, scale=scale, rotation=rotation)
 
     def to_coordinates(self, latents) -> np.ndarray:
         """Latents ``z`` to the coded coordinates ``y = (z - loc) @ rotation`` (float64)."""

@@ -222,7 +222,7 @@ def load_litert(model=None, *, directory: Path = PRETRAINED_DIR, parts=LITERT_PA
 
     Every file is checked against the manifest's sha256: the ``.tflite``
     networks and the ``.keras`` file the prior's ``loc``/``scale``/``rotation``
-    are read from (with h5py, :func:`cae_lib.codec.model_file.prior_arrays`).
+    are read from (with h5py, :func:`cae_lib.codec.model_file.check_prior`).
     The model id comes from the manifest, which the ``.keras`` file's hash
     vouches for.
 
@@ -257,9 +257,10 @@ def load_litert(model=None, *, directory: Path = PRETRAINED_DIR, parts=LITERT_PA
     directory = Path(directory)
     keras_file = directory / entry["file"]
     _checked_bytes(keras_file, entry["sha256"])
-    arrays = model_file.prior_arrays(keras_file)
-    if arrays is None:
-        raise PretrainedModelError(f"{keras_file}: no latent prior found in the model file")
+    try:
+        arrays = model_file.check_prior(keras_file)
+    except (model_file.ModelFileError, OSError) as exc:
+        raise PretrainedModelError(str(exc)) from None
     networks = {part: _checked_bytes(directory / entry["litert"][part]["file"], entry["litert"][part]["sha256"])
                 for part in parts}  # fmt: skip
     return LiteModel(model_id=bytes.fromhex(entry["model_id"]), prior=NumpyPrior.from_arrays(arrays),

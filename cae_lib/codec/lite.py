@@ -44,17 +44,29 @@ class NumpyPrior:
     scale: np.ndarray
     rotation: np.ndarray
 
+    def __post_init__(self):
+        """Refuse numbers the coder cannot use (:func:`~cae_lib.codec.model_file.check_prior_numbers`); store float64.
+
+        Raises:
+            ModelFileError: (a ValueError) shapes that do not fit together, a
+                non-finite ``loc`` or ``rotation``, a scale that is not positive and finite.
+        """
+        from .model_file import check_prior_numbers
+
+        checked = check_prior_numbers(self.loc, self.scale, self.rotation, source="NumpyPrior")
+        for name, values in zip(("loc", "scale", "rotation"), checked):
+            object.__setattr__(self, name, values)
+
     @classmethod
     def from_arrays(cls, arrays: dict) -> NumpyPrior:
-        """From :func:`cae_lib.codec.model_file.prior_arrays`; checks the shapes agree."""
-        loc, scale = (np.asarray(arrays[key], np.float64) for key in ("loc", "scale"))
-        rotation = np.asarray(arrays.get("rotation", np.eye(len(loc))), np.float64)
-        if loc.ndim != 1 or scale.shape != loc.shape or rotation.shape != (len(loc), len(loc)):
-            raise ValueError(
-                f"prior arrays do not fit together. Received: loc {loc.shape}, scale {scale.shape}, "
-                f"rotation {rotation.shape}"
-            )
-        return cls(loc=loc, scale=scale, rotation=rotation)
+        """From :func:`cae_lib.codec.model_file.check_prior` (or ``prior_arrays``); checks shapes and numbers.
+
+        Raises:
+            ModelFileError: (a ValueError) see :meth:`__post_init__`.
+        """
+        loc = np.asarray(arrays["loc"], np.float64)
+        rotation = arrays.get("rotation", np.eye(len(loc)) if loc.ndim == 1 else np.eye(1))
+        return cls(loc=loc, scale=arrays["scale"], rotation=rotation)
 
     @property
     def latent_dim(self) -> int:
@@ -111,9 +123,13 @@ class LiteModel:
         self.encoder = None if encoder is None else TFLiteRunner(encoder)
         self.decoder = None if decoder is None else TFLiteRunner(decoder)
         if self.encoder is not None and self.encoder.input_shape != _images.IMAGE_SHAPE:
-            raise ValueError(f"{name}: the encoder takes {self.encoder.input_shape}, not {_images.IMAGE_SHAPE}")
+            raise ValueError(
+                f"{name}: the encoder takes {self.encoder.input_shape}, not {_images.IMAGE_SHAPE}"
+            )
         if self.decoder is not None and self.decoder.input_shape != (prior.latent_dim,):
-            raise ValueError(f"{name}: the decoder takes {self.decoder.input_shape}, not ({prior.latent_dim},)")
+            raise ValueError(
+                f"{name}: the decoder takes {self.decoder.input_shape}, not ({prior.latent_dim},)"
+            )
 
     @property
     def runtime(self) -> str:
