@@ -131,10 +131,13 @@ def _compress(args) -> None:
     _check_output(out, args.inputs, force=args.force)
     batches = []
     for name in args.inputs:
-        digits, notes = imageio.read_digits(name, invert=args.invert)
+        digits, notes = imageio.read_digits(name, invert=args.invert, max_images=args.max_images)
         if notes:
             print(f"{name}: converted to 28x28 grayscale: {', '.join(notes)}", file=sys.stderr)
         batches.append(digits)
+        total = sum(map(len, batches))
+        if total > args.max_images:
+            raise CliError(f"the inputs hold {total:,} digits or more, over --max-images {args.max_images:,}")
     images = np.concatenate(batches)
     model, model_name = _load_model(args)
     data = codec.compress(images, model, step=args.step)  # read back before it is returned
@@ -261,7 +264,7 @@ def _decompress(args) -> None:
 
 
 def _info(args) -> None:
-    data = _read_cae(args.input, max_images=None)
+    data = _read_cae(args.input, max_images=args.max_images)
     header = codec.read_header(data)
     name = pretrained.name_by_model_id(header.model_id)
     model_name = "not a shipped model (decode with --model)" if name is None else pretrained.describe(name)
@@ -305,6 +308,12 @@ def _runtime_option(parser) -> None:
                         "TensorFlow; auto: LiteRT for shipped models exported to it, else TensorFlow")  # fmt: skip
 
 
+def _max_images_option(parser, what: str) -> None:
+    parser.add_argument("--max-images", type=int, default=codec.DEFAULT_MAX_IMAGES,
+                        help=f"refuse {what} more digits than this, before reading them "
+                        f"(default: {codec.DEFAULT_MAX_IMAGES:,}; memory grows with it)")  # fmt: skip
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``cae`` argument parser (imports no TensorFlow)."""
     parser = argparse.ArgumentParser(
@@ -326,6 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"use the shipped autoencoder with this latent size (e.g. {DEFAULT_LATENT_DIM})")  # fmt: skip
     p.add_argument("--invert", choices=["auto", "yes", "no"], default="auto",
                    help="invert dark-on-light images to MNIST's light-on-dark (default: auto)")  # fmt: skip
+    _max_images_option(p, "inputs holding")
     _runtime_option(p)
     p.set_defaults(run=_compress)
 
@@ -337,8 +347,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="replace an existing output file, or an existing folder as a whole")  # fmt: skip
     p.add_argument("--model", metavar="NAME_OR_PATH",
                    help="a shipped model's name or a codec model .keras file (default: the shipped model the file names)")  # fmt: skip
-    p.add_argument("--max-images", type=int, default=codec.DEFAULT_MAX_IMAGES,
-                   help=f"refuse files stating more digits than this (default: {codec.DEFAULT_MAX_IMAGES:,})")  # fmt: skip
+    _max_images_option(p, "files stating")
     _runtime_option(p)
     p.set_defaults(run=_decompress)
 
@@ -347,6 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("info", help="describe a .cae file without decoding it")
     p.add_argument("input", help="the .cae file")
+    _max_images_option(p, "files stating")
     p.set_defaults(run=_info)
     return parser
 

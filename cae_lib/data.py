@@ -17,6 +17,7 @@ and a ``ValueError``). Nothing is written or deleted while reading.
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import struct
 import zlib
@@ -60,19 +61,41 @@ class DataNotFoundError(FileNotFoundError, ValueError):
 # --------------------------------------------------------------------------- IDX
 
 
-def _read_bytes(path: Path) -> bytes:
-    """Read a file, decompressing it when its name ends in ``.gz``."""
+MAX_IDX_BYTES = 64 * 2**20
+"""The most data an IDX file may declare (MNIST's training images are 47 MB); checked before reading it."""
+
+
+def _read_bytes(path: Path, *, max_bytes: int = MAX_IDX_BYTES) -> bytes:
+    """Read an IDX file, decompressing it when its name ends in ``.gz``, never beyond what its header declares.
+
+    The header is read first; a declared size over ``max_bytes`` is refused
+    before any data is read or inflated, and at most one byte more than the
+    declared size is read (so a longer file is still caught by
+    :func:`parse_idx`).
+    """
     if not path.is_file():
         raise DataNotFoundError(f"{path}: file not found")
-    if path.suffix != ".gz":
-        return path.read_bytes()
+    opener = gzip.open if path.suffix == ".gz" else open
     try:
-        with gzip.open(path, "rb") as f:
-            return f.read()
+        with opener(path, "rb") as f:
+            head = f.read(4)
+            if len(head) == 4 and head[:2] == b"\0\0":
+                head += f.read(4 * head[3])
+                if len(head) == 4 + 4 * head[3]:
+                    declared = math.prod(struct.unpack(f">{head[3]}I", head[4:]))
+                    if declared > max_bytes:
+                        raise DataFormatError(
+                            f"{path}: the IDX header declares {declared:,} bytes of data, more than the "
+                            f"{max_bytes:,} this reader takes (MNIST's largest file holds 47,040,000)"
+                        )
+                    return head + f.read(declared + 1)
+            return head + f.read(64)  # not an IDX header: parse_idx says what is wrong
     except EOFError as exc:
         raise DataFormatError(f"{path}: truncated gzip file (it ends before the data does)") from exc
     except (gzip.BadGzipFile, zlib.error) as exc:
         raise DataFormatError(f"{path}: corrupt gzip file ({exc})") from exc
+    except OSError as exc:
+        raise DataFormatError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
 
 
 def parse_idx(data: bytes, *, source: str = "<bytes>") -> np.ndarray:
@@ -119,7 +142,7 @@ def parse_idx(data: bytes, *, source: str = "<bytes>") -> np.ndarray:
             f"{source}: truncated IDX header ({len(data)} bytes, {ndim} dimensions need {header_len})"
         )
     shape = struct.unpack(f">{ndim}I", data[4:header_len])
-    expected = int(np.prod(shape, dtype=np.int64))
+    expected = math.prod(shape)  # Python ints: 255 dimensions of 2**32 do not overflow
     found = len(data) - header_len
     if found != expected:
         what = "truncated" if found < expected else "has trailing bytes"
