@@ -228,6 +228,13 @@ def _decompress(args) -> None:
     out = Path(args.output)
     _check_output(out, [args.input], force=args.force)
     data = _read_cae(args.input, max_images=args.max_images)
+    try:
+        _decompress_data(data, out, args)
+    except codec.CodecError as exc:  # the bytes' fault: name the file they came from
+        raise CliError(f"{args.input}: {exc}") from None
+
+
+def _decompress_data(data: bytes, out: Path, args) -> None:
     header = _preflight(data, args)
     suffix = out.suffix.lower()
     if suffix == ".png" and header.count != 1:
@@ -265,7 +272,10 @@ def _decompress(args) -> None:
 
 def _info(args) -> None:
     data = _read_cae(args.input, max_images=args.max_images)
-    header = codec.read_header(data)
+    try:
+        header = codec.read_header(data)
+    except codec.CodecError as exc:
+        raise CliError(f"{args.input}: {exc}") from None
     name = pretrained.name_by_model_id(header.model_id)
     model_name = "not a shipped model (decode with --model)" if name is None else pretrained.describe(name)
     pixels = header.count * header.height * header.width
