@@ -312,3 +312,50 @@ def test_a_tiny_payload_cannot_state_millions_of_nearly_free_images():
         np.zeros((200_000, 64), np.int32), scale, step
     )  # a real file of such images
     entropy.check_count(200_000, len(real), scale, step)  # passes: the bound is never above the real cost
+
+
+def test_system_failures_are_one_line_and_leave_nothing(files, capsys, monkeypatch):
+    """Disk full, a file where a folder should be, memory exhausted: one line each, no staging left."""
+    import errno
+    from pathlib import Path
+
+    (files / "plain").write_text("a file, not a folder")
+    status, _, err = run(capsys, "compress", files / "one.npy", "-o", files / "plain" / "x.cae")
+    one_line_error(status, err)
+
+    real_write = Path.write_bytes
+
+    def disk_full(self, data):
+        real_write(self, data[:3])  # part of it reached the disk
+        raise OSError(errno.ENOSPC, "No space left on device", str(self))
+
+    monkeypatch.setattr(Path, "write_bytes", disk_full)
+    status, _, err = run(capsys, "compress", files / "one.npy", "-o", files / "x.cae")
+    one_line_error(status, err, "No space left on device")
+    monkeypatch.undo()
+    assert sorted(p.name for p in files.iterdir()) == ["one.npy", "plain", "three.npy"]
+
+    def exhausted(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(codec, "compress", exhausted)
+    status, _, err = run(capsys, "compress", files / "one.npy", "-o", files / "x.cae")
+    one_line_error(status, err, "out of memory")
+    assert not (files / "x.cae").exists()
+
+
+def test_an_unreadable_file_is_named_for_what_it_is(files, capsys, monkeypatch):
+    """Missing, folder, device, FIFO (above) and unreadable are four different lines (CI runs as root: simulated)."""
+    import builtins
+
+    run(capsys, "compress", files / "one.npy", "-o", files / "x.cae")
+    real_open = builtins.open
+
+    def denied(path, *args, **kwargs):
+        if str(path).endswith("x.cae"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", denied)
+    status, _, err = run(capsys, "info", files / "x.cae")
+    one_line_error(status, err, "x.cae: permission denied")
