@@ -120,6 +120,9 @@ def atomic_output(path, *, force: bool = True):
     path = Path(path)
     _check_target(path, force=force, kind="file")
     folder = path.parent
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "folder not found"
+        raise NotADirectoryError(f"{folder}: {what} (the output {path.name} would go there)")
     remove_stale_staging(folder)
     handle, name = tempfile.mkstemp(
         dir=folder, prefix=_staging_prefix(path.stem), suffix=f".partial{path.suffix}"

@@ -220,7 +220,7 @@ def read_digits(
                         f"{path}: {width}x{height} is {width * height:,} pixels, more than the "
                         f"{MAX_IMAGE_PIXELS:,} a digit's image may have: crop or shrink it first"
                     )
-                frames = getattr(image, "n_frames", 1)
+                animated = getattr(image, "is_animated", False)  # n_frames would decode every frame
                 image.load()
                 digit, notes = image_to_digit(image, invert=invert)
     except ImageReadError:
@@ -237,8 +237,8 @@ def read_digits(
         MemoryError,
     ) as exc:  # truncated or corrupt image data
         raise ImageReadError(f"{path}: unreadable image ({exc})") from None
-    if frames > 1:
-        notes.insert(0, f"first frame of {frames} used")
+    if animated:
+        notes.insert(0, "first frame used (the file holds several)")
     return digit[np.newaxis], notes
 
 

@@ -359,3 +359,9 @@ def test_an_unreadable_file_is_named_for_what_it_is(files, capsys, monkeypatch):
     monkeypatch.setattr(builtins, "open", denied)
     status, _, err = run(capsys, "info", files / "x.cae")
     one_line_error(status, err, "x.cae: permission denied")
+
+
+def test_an_output_in_a_missing_folder_is_one_line(files, capsys):
+    status, _, err = run(capsys, "compress", files / "one.npy", "-o", files / "nowhere" / "x.cae")
+    one_line_error(status, err, "nowhere: folder not found")
+    assert not (files / "nowhere").exists()
