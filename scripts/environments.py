@@ -82,6 +82,10 @@ SUBSET = (
     "tests/test_pretrained.py",
     "tests/test_golden.py",
     "tests/test_codec.py",
+    "tests/test_files.py",
+    "tests/test_hostile_files.py",
+    "tests/test_hostile_inputs.py",
+    "tests/test_hostile_models.py",
     "tests/test_saving.py",
     "tests/test_widgets.py",
     "tests/test_solutions.py::test_the_notebook_passes_every_check_with_the_solutions_filled_in",
@@ -89,7 +93,7 @@ SUBSET = (
     "tests/test_solutions.py::test_a_learners_mistake_gets_a_cross_and_run_all_goes_on[01_dataset-raises]",
     "tests/test_solutions.py::test_a_learners_mistake_gets_a_cross_and_run_all_goes_on[01_dataset-none]",
 )
-"""What ``colab`` and ``minimum`` run: models, codec, golden files, widgets, every notebook with its solutions, and
+"""What ``colab`` and ``minimum`` run: models, codec, golden files, hostile inputs (Pillow, h5py and NumPy differ), widgets, every notebook with its solutions, and
 the checks' handling of a learner's mistakes (on that IPython: ``%%answer`` and one notebook with mistakes)."""
 ALSO = {"minimum": ("tests/test_browser.py::test_explorer_in_jupyterlab_with_headless_chromium",)}
 """More for one environment: the oldest JupyterLab and ipywidgets draw the explorer (Colab draws its own)."""
