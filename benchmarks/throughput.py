@@ -83,8 +83,8 @@ def cli_table(digit: np.ndarray, *, repeats: int) -> list[str]:
         runs = [("cae info digit.cae (start-up)", "none needed", [exe, "info", str(cae)])]
         for runtime in ("litert", "tensorflow"):
             runs += [
-                ("cae compress digit.png", runtime, [exe, "compress", str(png), "-o", f"{scratch}/c.cae"]),
-                ("cae decompress digit.cae", runtime, [exe, "decompress", str(cae), "-o", f"{scratch}/d.png"]),
+                ("cae compress digit.png", runtime, [exe, "compress", str(png), "-o", f"{scratch}/c.cae", "--force"]),
+                ("cae decompress digit.cae", runtime, [exe, "decompress", str(cae), "-o", f"{scratch}/d.png", "--force"]),
             ]
         for name, runtime, argv in runs:
             argv = argv + (["--runtime", runtime] if runtime in ("litert", "tensorflow") else [])
