@@ -194,6 +194,13 @@ def test_the_training_step_check_catches_wrong_targets_a_wrong_loss_and_no_valid
     history = model.fit(x[:32], x[:32], verbose=0)
     rejects(check.training_step, history, model, x_val, match="no validation curve")
 
+    # The learner review: 0-255 targets blew a real run up; its NaN outputs passed ("correlation nan, PSNR inf dB")
+    model = tiny_autoencoder()
+    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="binary_crossentropy")
+    history = model.fit(x, x, batch_size=32, validation_data=(x_val, x_val), verbose=0)
+    model.set_weights([w * np.nan for w in model.get_weights()])  # what the blown-up run left: NaN everywhere
+    rejects(check.training_step, history, model, x_val, updates=200, match="not numbers .*training blew up")
+
 
 # ---------------------------------------------------------------- Exercise 4: worst and best classes
 
@@ -382,6 +389,9 @@ def test_the_latent8_check_catches_a_prior_fitted_before_training_the_wrong_size
     rejects(check.latent8, six, digits, match="the latent has 6 numbers")
     rejects(check.latent8, pretrained.load_pretrained(8), digits, match="the shipped latent-8 model")
     rejects(check.latent8, model, digits, match="has no prior")
+    # The learner review: the shipped model with a prior of its own (a new id) passed as "your own"
+    reprior = codec.attach_prior(pretrained.load_pretrained(8), digits)
+    rejects(check.latent8, reprior, digits, match="holds weights of the shipped latent-8 model")
 
 
 def test_an_untrained_latent8_codec_is_caught(fake_digits):

@@ -60,9 +60,14 @@ def input_correlation(model, images) -> float:
 
 def _require_trained(model, images, what: str) -> float:
     correlation = input_correlation(model, images)
+    if not np.isfinite(correlation):
+        raise Wrong(
+            f"{what}'s outputs are not numbers (NaN or infinite): training blew up. Fit on digits scaled to "
+            "[0, 1] (data.to_float), inputs and targets alike, not on 0-255 pixels"
+        )
     if correlation < MIN_INPUT_CORRELATION:
         raise Wrong(
-            f"{what}'s outputs hardly follow its inputs (correlation {correlation:.2f} on validation digits, "
+            f"{what}'s outputs hardly follow its inputs (correlation {correlation:.2f} on digits it was not fitted on, "
             f"at least {MIN_INPUT_CORRELATION} expected): it draws about the same image for every digit. "
             "The target of each digit must be the digit itself, fit(x, x), with enough updates"
         )
@@ -497,6 +502,17 @@ def latent8(model, digits) -> str:
     shipped = pretrained.load_pretrained(8)
     if codec.model_id(model) == codec.model_id(shipped):
         raise Wrong("this is the shipped latent-8 model: train your own")
+    for part in ("encoder", "decoder"):  # a new prior (or a clone) changes the id, not the networks
+        try:
+            theirs = [w for w in shipped.get_layer(part).get_weights() if w.size > 1]
+            mine = [w for w in model.get_layer(part).get_weights() if w.size > 1]
+        except ValueError:
+            continue
+        if any(np.array_equal(a, b) for a in mine for b in theirs):
+            raise Wrong(
+                f"your {part} holds weights of the shipped latent-8 model (a new prior or a clone does not make it "
+                "yours): train your own encoder and decoder"
+            )
     try:
         codec.checked_part(model, "encoder")
         codec.checked_part(model, "decoder")

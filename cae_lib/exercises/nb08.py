@@ -63,13 +63,15 @@ def receiver_program(receive, *, receiver, run_decoder, files) -> str:
         )
     calls = []
 
-    def spy(latents):
+    def spy(
+        latents,
+    ):  # the runner given draws every digit mirrored: only its own output can come back mirrored
         calls.append(np.shape(latents))
-        return run_decoder(latents)
+        return np.flip(np.asarray(run_decoder(latents)), axis=2)
 
     total = 0
     for file_number, cae_bytes in enumerate(files, 1):
-        expected = codec.decompress(cae_bytes, receiver)
+        expected = np.flip(codec.decompress(cae_bytes, receiver), axis=2)  # what the mirroring runner gives
         calls.clear()
         try:
             got = receive(cae_bytes, receiver, spy)
@@ -85,6 +87,11 @@ def receiver_program(receive, *, receiver, run_decoder, files) -> str:
         problem = _digits_problem(
             got, expected, f"the digits of file {file_number} ({header.count} digits, step {header.step:g})"
         )
+        if problem and _digits_problem(got, np.flip(expected, axis=2), "") is None:
+            raise Wrong(
+                "your digits are codec.decompress's, not run_decoder's: the runner given here draws every digit "
+                "mirrored, and yours are not. Return what run_decoder makes of the file's latents"
+            )
         if problem:
             if (
                 header.step != 1
@@ -238,6 +245,14 @@ def tflite_encoder(run_encoder, *, model, digits, step: float = 1.0) -> str:
         raise Wrong(
             "run_encoder is a Keras model: the device has no Keras or TensorFlow. Export models.encoder_of(model) "
             "with deploy.export_saved_model, then deploy.export_tflite, and give a deploy.TFLiteRunner of it"
+        )
+    from ..litert import TFLiteRunner
+
+    if not isinstance(run_encoder, TFLiteRunner):
+        raise Wrong(
+            f"run_encoder is a {type(run_encoder).__name__}, not a deploy.TFLiteRunner: a function that calls "
+            "Keras (or codec.encode_latents) still needs TensorFlow on the device. Export models.encoder_of(model) "
+            "with deploy.export_saved_model, then deploy.export_tflite, and give deploy.TFLiteRunner(that file)"
         )
     images = data.to_float(digits)
     want = np.asarray(encoder_of(model)(images, training=False))
