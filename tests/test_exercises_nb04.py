@@ -253,6 +253,22 @@ def test_ex4_rejects_a_plausible_mistake(tiny, old, new, message):
         check.by_hand(ns["encode_by_hand"], tiny["digits"], tiny["model"], steps=TINY_STEPS)
 
 
+def test_ex4_a_forgotten_rstrip_is_caught_although_the_given_digits_end_in_no_zero(shipped):
+    """The learner review: forgetting .rstrip(b"\\0") passed, since none of the three digits' payloads ends in 0."""
+    digits, model = shipped
+    context = {
+        "digits": digits,
+        "model": model,
+        "encoder": models.encoder_of(model),
+        "prior": codec.prior_of(model),
+    }
+    ns = dict(context, np=np, data=data, constriction=constriction)
+    source = source_of("04_compressing_ex4", 'tobytes().rstrip(b"\\0")', "tobytes()")
+    exec(source[: source.index("\nsymbols_0")], ns)
+    with pytest.raises(exercises.ExerciseFailed, match="shifted .* px .*zero bytes the codec drops"):
+        check.by_hand(ns["encode_by_hand"], digits[:3], model)
+
+
 def test_ex4_names_trailing_zeros_and_byte_order():
     scale, step = np.array([3.0, 0.5, 1.0]), 1.0
     symbols = np.array([2, 0, -1], np.int32)
