@@ -151,6 +151,34 @@ def test_strict_threshold_wrong_conditions_are_named(strict, wrong, message):
     rejects(check.strict_threshold, strict_threshold, TABLE, None, match=message)
 
 
+@pytest.mark.parametrize(
+    "choose, message",
+    [
+        (lambda rows: min(rows, key=lambda r: r["latent"]), "choose by bytes"),
+        (lambda rows: min(rows, key=lambda r: r["ssim"]), "choose by bytes"),
+        (lambda rows: max(rows, key=lambda r: r["step"]), "choose by bytes"),
+        (lambda rows: rows[0], "most expensive: take the fewest bytes"),  # the first that qualifies
+    ],
+    ids=["smallest latent", "lowest SSIM", "largest step", "first qualifying"],
+)
+def test_strict_threshold_the_wrong_key_is_named(strict, choose, message):
+    """The learner review: the right conditions with the wrong choice among the rows passed."""
+
+    def strict_threshold(table):
+        rows = [r for r in table if r["lossless"] and r["ssim"] >= 0.95]
+        return choose(rows) if rows else None
+
+    rejects(check.strict_threshold, strict_threshold, TABLE, None, match=message)
+
+
+def test_strict_threshold_a_rounded_ssim_is_named(strict):
+    def strict_threshold(table):
+        rows = [r for r in table if r["lossless"] and round(r["ssim"], 2) >= 0.95]
+        return min(rows, key=lambda r: r["bytes"]) if rows else None
+
+    rejects(check.strict_threshold, strict_threshold, TABLE, None, match="not a rounded value")
+
+
 def test_strict_threshold_max_and_never_none_are_wrong(strict):
     def most_expensive(table):
         rows = [r for r in table if r["lossless"] and r["ssim"] >= 0.95]

@@ -145,11 +145,17 @@ def _trial_tables():
     """Tables with a known answer, each telling a plausible mistake apart."""
     boundary = _row(28, 1.0, 15.0, True, STRICT_SSIM)  # exactly 0.95: "at least" includes it
     with_answer = [
-        _row(64, 0.5, 20.0, True, 0.97),
+        _row(
+            64, 0.25, 40.0, True, 0.99
+        ),  # meets both, but costs the most (and comes first: "the first that meets")
+        _row(64, 0.5, 20.0, True, 0.97),  # the cheapest if 0.95 itself were excluded (">")
+        _row(
+            8, 3.0, 16.0, True, STRICT_SSIM
+        ),  # meets both: the smallest latent, the largest step, the lowest SSIM
         boundary,
         _row(16, 2.0, 10.0, True, 0.93),  # the cheapest lossless row, SSIM too low
+        _row(16, 1.5, 14.0, True, 0.946),  # SSIM 0.95 only once rounded
         _row(16, 1.0, 12.0, False, 0.96),  # SSIM high enough, but the classifier rejects it
-        _row(64, 0.25, 40.0, True, 0.99),  # meets both, but costs the most
     ]
     without_answer = [_row(16, 2.0, 10.0, True, 0.90), _row(64, 0.5, 20.0, False, 0.97)]
     return (with_answer, boundary), (without_answer, None)
@@ -176,6 +182,9 @@ def strict_threshold(function, table, vlt=None):
             12.0: "that row fails the classifier criterion: keep r['lossless'] as well as the SSIM condition",
             10.0: "that row's SSIM is below 0.95: add the SSIM condition",
             40.0: "that row meets both conditions but is the most expensive: take the fewest bytes (min)",
+            16.0: "that row meets both conditions but is not the cheapest: choose by bytes, "
+            "min(..., key=lambda r: r['bytes']), not by latent size, step or SSIM",
+            14.0: "that row's SSIM is 0.946, below 0.95: compare the SSIM itself, not a rounded value",
         }
         raise Wrong(
             hints.get(got.get("bytes"), f"returned {got}; expected the cheapest row meeting both conditions")
