@@ -83,6 +83,12 @@ def test_ex2_horizontal_detector(mnist, capsys):
     rejects(nb02.horizontal_detector, sobel_y, x_test, match="a stroke's edges")
     off_by_a_row = np.array([[2, 2, 2], [-1, -1, -1], [0, 0, 0]], np.float32)
     rejects(nb02.horizontal_detector, off_by_a_row, x_test, match="symmetric top to bottom")
+    for one_sided in ([[-2, -2, -2], [2, 2, 2], [0, 0, 0]], [[-1, -1, -1], [1, 1, 1], [0, 0, 0]],
+                      [[-1, -1, -1], [2, 2, 2], [0, 0, 0]], [[0, 0, 0], [2, 2, 2], [-2, -2, -2]]):  # fmt: skip
+        # The learner review: a one-sided edge kernel passed (6 on the bar's top row, 0 on its second)
+        rejects(
+            nb02.horizontal_detector, np.array(one_sided, np.float32), x_test, match="one edge of the stroke"
+        )
 
 
 @pytest.fixture(scope="module")

@@ -162,6 +162,12 @@ def horizontal_detector(answer, x_test) -> str:
                 f"the stroke and {on.mean():.2f} on it: it finds a stroke's edges (like Sobel), not the stroke; "
                 "make it symmetric top to bottom: positive in the middle row, negative above and below"
             )
+        if thickness == 2 and abs(on[0] - on[1]) > 0.25 * on.max():
+            raise Wrong(
+                f"on a bright horizontal stroke 2 pixels thick it answers {on[0]:.2f} on the stroke's top row and "
+                f"{on[1]:.2f} on its bottom row: it leans to one edge of the stroke, not the stroke itself; make it "
+                "symmetric top to bottom: positive in the middle row, the same negative weights above and below"
+            )
     seven, one = (x_test[i].astype(np.float32) / 255 for i in (0, 2))
     r7, r1 = _conv2d(seven, kernel).max(), _conv2d(one, kernel).max()
     weaker = "" if r_down <= 1e-6 else f" ({r_across / r_down:.1f} times weaker)"
