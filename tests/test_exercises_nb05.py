@@ -236,6 +236,9 @@ def test_the_class_check_catches_the_worst_single_digit_swapped_classes_and_the_
     rejects(
         check.classes, (8, 1, np.argsort(psnr[eights])[:3]), psnr, labels, match="positions within the class"
     )
+    # The learner review: a duplicate and a fourth index passed (only the set was compared)
+    rejects(check.classes, (8, 1, [*three, three[0]]), psnr, labels, match="three different indices")
+    rejects(check.classes, (8, 1, [*three, eights[-1]]), psnr, labels, match="4 values")
 
 
 def test_the_class_check_catches_the_three_worst_of_any_class_and_the_three_best(class_context):

@@ -67,6 +67,18 @@ def test_psnr_must_be_by_hand_and_a_stub_is_not_answered(digit_pair, capsys):
     check.psnr_uint8(calls_the_library, *digit_pair)
     assert "✗" in capsys.readouterr().out
 
+    def calls_the_mean(originals, decoded):  # the learner review: these slipped past the source check
+        return np.array([metrics.mean_psnr(o, d, data_range=255) for o, d in zip(originals, decoded)])
+
+    def imports_an_alias(originals, decoded):
+        from cae_lib.metrics import psnr as compute
+
+        return compute(originals, decoded, data_range=255)
+
+    for function in (calls_the_mean, imports_an_alias):
+        check.psnr_uint8(function, *digit_pair)
+        assert "✗" in capsys.readouterr().out
+
     def stub(originals, decoded): ...
 
     check.psnr_uint8(stub, *digit_pair)

@@ -354,6 +354,11 @@ def classes(answer, psnr, labels) -> str:
             f"class {best} has a mean PSNR of {per_class[best]:.2f} dB, not the highest ({per_class.max():.2f})"
         )
     three = np.asarray(three).ravel()
+    if len(three) != 3 or len(set(three.tolist())) != 3:
+        raise Wrong(
+            f"worst_three should be three different indices into x_test. Received: {three.tolist()} "
+            f"({len(three)} values, {len(set(three.tolist()))} different)"
+        )
     members = np.flatnonzero(labels == worst)
     want_three = members[np.argsort(psnr[members])[:3]]
     if set(three.tolist()) != set(want_three.tolist()):
