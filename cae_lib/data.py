@@ -65,21 +65,23 @@ MAX_IDX_BYTES = 64 * 2**20
 """The most data an IDX file may declare (MNIST's training images are 47 MB); checked before reading it."""
 
 
-def _read_bytes(path: Path, *, max_bytes: int = MAX_IDX_BYTES) -> bytes:
+def _read_bytes(path: Path, *, max_bytes: int | None = None) -> bytes:
     """Read an IDX file, decompressing it when its name ends in ``.gz``, never beyond what its header declares.
 
     The header is read first; a declared size over ``max_bytes`` is refused
     before any data is read or inflated, and at most one byte more than the
-    declared size is read (so a longer file is still caught by
-    :func:`parse_idx`).
+    declared size is read: a longer file is refused without reading the rest,
+    a shorter one by :func:`parse_idx`. ``max_bytes`` defaults to ``MAX_IDX_BYTES``.
     """
+    if max_bytes is None:
+        max_bytes = MAX_IDX_BYTES
     if not path.is_file():
         raise DataNotFoundError(f"{path}: file not found")
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rb") as f:
             head = f.read(4)
-            if len(head) == 4 and head[:2] == b"\0\0":
+            if len(head) == 4 and head[:2] == b"\0\0" and head[2] == IDX_UBYTE:  # else parse_idx says why not
                 head += f.read(4 * head[3])
                 if len(head) == 4 + 4 * head[3]:
                     declared = math.prod(struct.unpack(f">{head[3]}I", head[4:]))
@@ -88,7 +90,14 @@ def _read_bytes(path: Path, *, max_bytes: int = MAX_IDX_BYTES) -> bytes:
                             f"{path}: the IDX header declares {declared:,} bytes of data, more than the "
                             f"{max_bytes:,} this reader takes (MNIST's largest file holds 47,040,000)"
                         )
-                    return head + f.read(declared + 1)
+                    payload = f.read(declared + 1)
+                    if len(payload) > declared:  # reading stops here: how much more the file holds is unknown
+                        raise DataFormatError(
+                            f"{path}: has trailing bytes: the IDX header declares shape "
+                            f"{struct.unpack(f'>{head[3]}I', head[4:])} ({declared:,} bytes of data), "
+                            "the file holds more"
+                        )
+                    return head + payload
             return head + f.read(64)  # not an IDX header: parse_idx says what is wrong
     except EOFError as exc:
         raise DataFormatError(f"{path}: truncated gzip file (it ends before the data does)") from exc

@@ -9,12 +9,15 @@ import gzip
 import struct
 import subprocess
 import sys
+import tracemalloc
+import zlib
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from cae_lib import cli, data, imageio, metrics
+from cae_lib.images import to_uint8
 
 
 @pytest.fixture(scope="module")
@@ -74,12 +77,16 @@ def test_an_image_with_too_many_pixels_is_refused_before_it_is_decoded(tmp_path,
     assert outcome == "refused" and peak < 300, peak
 
 
-def test_a_refused_image_is_one_line_through_the_command_and_writes_nothing(tmp_path, capsys):
-    path = tmp_path / "bomb.png"
-    Image.new("1", (20000, 12000), 0).save(path)
+@pytest.mark.parametrize("name", ["bomb.png", "bomb.gif"])
+def test_a_refused_image_is_one_line_through_the_command_and_writes_nothing(tmp_path, capsys, name):
+    path = tmp_path / name
+    if name == "bomb.png":
+        Image.new("1", (20000, 12000), 0).save(path)
+    else:
+        path.write_bytes(_gif_header(65535, 65535))
     status = cli.main(["compress", str(path), "-o", str(tmp_path / "out.cae")])
     err = capsys.readouterr().err
-    assert status == 1 and "bomb.png" in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert status == 1 and name in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert not (tmp_path / "out.cae").exists()
 
 
@@ -139,7 +146,8 @@ def _npy(path, shape, dtype="|u1"):
     header += b" " * (-(len(header) + 11) % 64) + b"\n"
     with open(path, "wb") as handle:
         handle.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header)
-        handle.truncate(handle.tell() + int(np.prod([max(d, 0) for d in shape])))  # sparse: no disk used
+        size = int(np.prod([max(d, 0) for d in shape])) * np.dtype(dtype).itemsize
+        handle.truncate(handle.tell() + size)  # sparse: no disk used
     return path
 
 
@@ -157,7 +165,7 @@ def test_a_huge_npy_batch_is_refused_before_it_is_copied(tmp_path):
 
 
 @pytest.mark.parametrize("shape", [(-1, 28, 28), (2**62, 28, 28), (3, -28, 28)])
-def test_an_impossible_npy_header_is_one_line(tmp_path, shape):
+def test_an_impossible_npy_header_is_one_line(tmp_path, shape, recwarn):
     """An .npy header with a negative dimension raised OverflowError."""
     path = tmp_path / "bad.npy"
     header = f"{{'descr': '|u1', 'fortran_order': False, 'shape': {shape}, }}".encode()
@@ -165,6 +173,9 @@ def test_an_impossible_npy_header_is_one_line(tmp_path, shape):
     path.write_bytes(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header + bytes(100))
     with pytest.raises(imageio.ImageReadError, match="bad.npy"):
         imageio.read_digits(path)
+    assert not recwarn.list, [
+        str(w.message) for w in recwarn
+    ]  # numpy's overflow warning was a second stderr line
 
 
 def test_float_npy_batches_are_converted_in_chunks(tmp_path, digit):
@@ -203,3 +214,207 @@ def test_an_idx_file_longer_or_shorter_than_declared_is_refused(tmp_path):
             data.read_idx(raw)
     raw.write_bytes(header + bytes(12))
     assert data.read_idx(raw).shape == (3, 4)
+
+
+def _gif_header(width, height) -> bytes:
+    """A GIF that declares ``width x height`` and holds one 1-pixel frame's worth of data."""
+    screen = b"GIF89a" + struct.pack("<HHBBB", width, height, 0x80, 0, 0) + bytes(6)  # 2-colour palette
+    frame = b"," + struct.pack("<HHHHB", 0, 0, width, height, 0) + b"\x02\x02\x4c\x01\x00"
+    return screen + frame + b";"
+
+
+def _png_header(width, height) -> bytes:
+    """A PNG that declares ``width x height`` 8-bit grayscale pixels and holds almost none."""
+
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(bytes(64)))
+        + chunk(b"IEND", b"")
+    )
+
+
+@pytest.mark.parametrize(
+    "name,content",
+    [
+        ("huge.gif", _gif_header(65535, 65535)),
+        ("wide.gif", _gif_header(9000, 6000)),
+        ("huge.png", _png_header(100_000, 100_000)),
+        ("long.png", _png_header(2**31 - 1, 1)),
+    ],
+)
+def test_a_crafted_header_claiming_too_many_pixels_is_refused(tmp_path, name, content):
+    """Headers claiming billions of pixels over a few bytes are refused before anything is decoded."""
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(imageio.ImageReadError, match=f"{name}: .*(more than the|decompression bomb)"):
+        imageio.read_digits(path)
+
+
+def _large(digit, kind, path):
+    """``digit`` enlarged 160 times (4480x4480, 20 Mpixel) and saved as ``kind``."""
+    big = np.kron(digit, np.ones((160, 160), np.uint8))
+    if kind == "I;16":
+        Image.fromarray(big.astype(np.uint16) * 257).save(path.with_suffix(".png"))
+    elif kind == "F":
+        Image.fromarray(big.astype(np.float32) / 255).save(
+            path.with_suffix(".tiff"), compression="tiff_deflate"
+        )
+    elif kind == "RGBA alpha ink":
+        rgba = np.zeros((*big.shape, 4), np.uint8)
+        rgba[..., :3], rgba[..., 3] = 255, big
+        Image.fromarray(rgba, "RGBA").save(path.with_suffix(".png"))
+    elif kind == "RGBA light ink":  # grey inks of several shades, opaque, on a transparent background
+        rgba = np.zeros((*big.shape, 4), np.uint8)
+        rgba[..., 0], rgba[..., 1], rgba[..., 2], rgba[..., 3] = (
+            big,
+            np.maximum(big, 10),
+            big,
+            (big > 0) * 255,
+        )
+        Image.fromarray(rgba, "RGBA").save(path.with_suffix(".png"))
+    else:  # a palette image whose index 0 is transparent
+        levels = sorted(set(digit.ravel().tolist()))
+        indices = np.searchsorted(levels, big).astype(np.uint8)
+        image = Image.fromarray(indices, "P")
+        image.putpalette([v for level in levels for v in (level, level, level)])
+        image.save(path.with_suffix(".png"), transparency=0)
+    return next(path.parent.glob(path.name + ".*"))
+
+
+@pytest.mark.parametrize("kind", ["I;16", "F", "RGBA alpha ink", "RGBA light ink", "P with transparency"])
+def test_a_large_image_is_converted_without_full_size_copies(tmp_path, digit, kind):
+    """A 40-Mpixel 16-bit PNG of 85 kB took 1.4 GB (float64 copies), a float TIFF 1.55 GB, an RGBA 1 GB.
+
+    Now the image is box-averaged before any per-pixel work; at 20 Mpixel it
+    used 0.5 to 0.8 GB before, about 110 to 170 MB now.
+    """
+    path = _large(digit, kind, tmp_path / "large")
+    back, notes = imageio.read_digits(path)
+    assert metrics.psnr(digit, back[0], data_range=255) > 28, notes
+    assert "resized 4480x4480 -> 28x28 (longer side 28, proportions kept)" in notes
+    outcome, peak = peak_mb(path)
+    assert outcome == "read" and peak < 300, peak
+
+
+def test_nan_in_a_large_float_image_is_still_found(tmp_path):
+    pixels = np.zeros((1000, 900), np.float32)
+    pixels[517, 333] = np.nan
+    Image.fromarray(pixels).save(tmp_path / "nan.tiff")
+    with pytest.raises(imageio.ImageReadError, match="nan.tiff: .*NaN or infinite"):
+        imageio.read_digits(tmp_path / "nan.tiff")
+
+
+def test_an_exif_orientation_is_applied_and_noted(tmp_path, digit):
+    upright = Image.fromarray(np.kron(digit, np.ones((20, 20), np.uint8)))  # 560x560: the shrunk path
+    exif = Image.Exif()
+    exif[0x0112] = 6  # the camera was turned: the viewer rotates the stored pixels 90 degrees clockwise
+    upright.transpose(Image.Transpose.ROTATE_90).save(tmp_path / "photo.png", exif=exif)
+    back, notes = imageio.read_digits(tmp_path / "photo.png")
+    assert "turned upright (EXIF orientation 6)" in notes
+    assert metrics.psnr(digit, back[0], data_range=255) > 28
+
+
+def test_a_lab_image_is_read_by_its_lightness(digit):
+    lab = Image.merge(
+        "LAB", [Image.fromarray(digit), Image.new("L", (28, 28), 128), Image.new("L", (28, 28), 128)]
+    )
+    back, notes = imageio.image_to_digit(lab)
+    np.testing.assert_array_equal(back, digit)
+    assert notes == ["LAB -> grayscale"]
+
+
+def test_a_large_float_npy_batch_is_read_in_bounded_memory(tmp_path):
+    """100,000 float64 digits (627 MB, within the default limit) went through a memory map: 859 MB resident."""
+    path = _npy(tmp_path / "f8.npy", (100_000, 28, 28), "<f8")  # sparse: zeros, no disk used
+    outcome, peak = peak_mb(path)
+    assert outcome == "read" and peak < 400, peak
+
+
+@pytest.mark.parametrize(
+    "shape,dtype,size,message",
+    [
+        (
+            (3, 28, 28),
+            "|u1",
+            100,
+            "truncated: the .npy header declares 2,352 bytes of data, the file holds 100",
+        ),
+        ((3, 28, 28), "<i8", None, "holds int64 values; digits are uint8 pixels or floats in"),
+        ((3, 28, 28), "|O", None, "holds Python objects"),
+        ((3, 28, 28), "[('a', '|u1')]", None, "holds Python objects or records"),
+        ((3, 28), "|u1", None, "must be one image"),
+        ((1, 28, 28 * 10**8), "<f8", None, "must be one image"),
+    ],
+)
+def test_an_npy_header_is_checked_before_its_data_is_read(tmp_path, shape, dtype, size, message):
+    path = tmp_path / "odd.npy"
+    header = f"{{'descr': {dtype!r}, 'fortran_order': False, 'shape': {shape}, }}".encode()
+    if dtype.startswith("["):
+        header = header.replace(repr(dtype).encode(), dtype.encode())
+    header += b" " * (-(len(header) + 11) % 64) + b"\n"
+    with open(path, "wb") as handle:
+        handle.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header)
+        handle.truncate(handle.tell() + (size if size is not None else int(np.prod(shape)) * 8))
+    with pytest.raises(imageio.ImageReadError, match=f"odd.npy: .*{message}"):
+        imageio.read_digits(path)
+
+
+def test_npy_batches_read_in_chunks_are_exact_in_every_layout(tmp_path, monkeypatch, digit):
+    monkeypatch.setattr(imageio, "_CHUNK", 7)
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, (23, 28, 28), dtype=np.uint8)
+    floats = rng.random((23, 28, 28)).astype(">f4")
+    cases = {
+        "u8.npy": (pixels, pixels),
+        "ch.npy": (pixels[..., None], pixels),
+        "one.npy": (digit, digit[None]),
+        "f4.npy": (floats, to_uint8(floats)),
+        "fortran.npy": (
+            np.asfortranarray(floats.astype(np.float16)),
+            to_uint8(floats.astype(np.float16)),
+        ),
+    }
+    for name, (array, expected) in cases.items():
+        np.save(tmp_path / name, array)
+        np.testing.assert_array_equal(imageio.read_digits(tmp_path / name)[0], expected, err_msg=name)
+    floats[17, 3, 4] = 1.5
+    np.save(tmp_path / "out.npy", floats)
+    with pytest.raises(
+        imageio.ImageReadError, match=r"out.npy: float pixels must lie in \[0, 1\]; digits 14 to 20"
+    ):
+        imageio.read_digits(tmp_path / "out.npy")
+
+
+def test_a_gzip_idx_inflating_past_its_declared_size_stops_reading(tmp_path):
+    """A header within the budget over a payload that inflates to 64 MiB: one byte past the claim is read."""
+    path = tmp_path / "long-idx1-ubyte.gz"
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # gzip, streamed: the test never holds 64 MiB either
+    with open(path, "wb") as handle:
+        handle.write(packer.compress(bytes([0, 0, 8, 1]) + struct.pack(">I", 1000)))
+        for _ in range(64):
+            handle.write(packer.compress(bytes(2**20)))
+        handle.write(packer.flush())
+    tracemalloc.start()
+    try:
+        with pytest.raises(
+            data.DataFormatError, match="long-idx1-ubyte.gz: has trailing bytes: .*the file holds more"
+        ):
+            data.read_idx(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * 2**20, peak
+
+
+def test_the_idx_budget_is_the_documented_constant(tmp_path, monkeypatch):
+    path = tmp_path / "t10k-images-idx3-ubyte"
+    path.write_bytes(bytes([0, 0, 8, 3]) + struct.pack(">3I", 2, 28, 28) + bytes(2 * 784))
+    assert data.read_idx(path).shape == (2, 28, 28)
+    monkeypatch.setattr(data, "MAX_IDX_BYTES", 1000)
+    with pytest.raises(data.DataFormatError, match="declares 1,568 bytes of data, more than the 1,000"):
+        data.read_idx(path)
