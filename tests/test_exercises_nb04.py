@@ -212,14 +212,19 @@ def test_ex4_solution_passes_on_the_tiny_model(tiny, capsys):
     assert "equal the codec's byte for byte" in capsys.readouterr().out
 
 
-def test_ex4_solution_passes_on_the_shipped_model(shipped):
-    digits, model = shipped
-    context = {
+def _ex4_context(digits, model) -> dict:
+    """What notebook 04 holds when Exercise 4 starts."""
+    return {
         "digits": digits,
         "model": model,
         "encoder": models.encoder_of(model),
         "prior": codec.prior_of(model),
     }
+
+
+def test_ex4_solution_passes_on_the_shipped_model(shipped):
+    digits, model = shipped
+    context = _ex4_context(digits, model)
     ns = run_solution("04_compressing_ex4", **context)
     check.by_hand(ns["encode_by_hand"], digits[:3], model)
 
@@ -256,12 +261,7 @@ def test_ex4_rejects_a_plausible_mistake(tiny, old, new, message):
 def test_ex4_a_forgotten_rstrip_is_caught_although_the_given_digits_end_in_no_zero(shipped):
     """The learner review: forgetting .rstrip(b"\\0") passed, since none of the three digits' payloads ends in 0."""
     digits, model = shipped
-    context = {
-        "digits": digits,
-        "model": model,
-        "encoder": models.encoder_of(model),
-        "prior": codec.prior_of(model),
-    }
+    context = _ex4_context(digits, model)
     ns = dict(context, np=np, data=data, constriction=constriction)
     source = source_of("04_compressing_ex4", 'tobytes().rstrip(b"\\0")', "tobytes()")
     exec(source[: source.index("\nsymbols_0")], ns)
