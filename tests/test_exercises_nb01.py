@@ -103,6 +103,44 @@ def test_ex2_gzip_per_digit(mnist, capsys):
     rejects(nb01.gzip_per_digit, constant, x_test, y_test, match="gives 100.0 bytes per digit")
 
 
+def test_ex1_and_ex2_almost_right_answers(small_train, mnist, capsys):
+    """Wrong units, text, a floor division, a wrong scale: each gets a ✗ saying which."""
+    x_train, y_train = small_train
+    ns = run_solution("01_dataset_ex1", x_train=x_train, y_train=y_train)
+    means, pair = ns["means"], ns["most_alike"]
+    nb01.class_means([means, pair], x_train, y_train)  # a list is a pair too
+    assert "✓ Exercise 01_dataset_ex1" in capsys.readouterr().out
+    rejects(nb01.class_means, (means / 256, pair), x_train, y_train, match="times 0.996")
+    rejects(nb01.class_means, (means.astype(np.uint8), pair), x_train, y_train, match="astype")
+    rejects(nb01.class_means, (means, f"{pair[0]}{pair[1]}"), x_train, y_train, match="not the text")
+    rejects(nb01.class_means, (means, (True, False)), x_train, y_train, match="True/False")
+
+    _, (x_test, y_test) = mnist
+
+    def floor_division(images):
+        return len(gzip.compress(images.tobytes(), 9)) // len(images)
+
+    def formatted(images):
+        return f"{len(gzip.compress(images.tobytes(), 9)) / len(images):.0f}"
+
+    def kilobytes(images):
+        return len(gzip.compress(images.tobytes(), 9)) / len(images) / 1024
+
+    def ratio(images):
+        return images.nbytes / len(gzip.compress(images.tobytes(), 9))
+
+    def first_digit(images):
+        return len(gzip.compress(images[0].tobytes(), 9))
+
+    rejects(nb01.gzip_per_digit, floor_division, x_test, y_test, match="floor division")
+    rejects(nb01.gzip_per_digit, formatted, x_test, y_test, match="returns the text")
+    rejects(nb01.gzip_per_digit, kilobytes, x_test, y_test, match="kilobytes")
+    rejects(nb01.gzip_per_digit, ratio, x_test, y_test, match="compression ratio")
+    rejects(nb01.gzip_per_digit, first_digit, x_test, y_test, match="first digit alone")
+    is_seven = y_test == 7
+    rejects(nb01.sevens_csv, (x_test[is_seven], y_test[is_seven]), x_test, y_test, match="expected the path")
+
+
 def test_ex3_sevens_csv(mnist, tmp_path, capsys):
     _, (x_test, y_test) = mnist
     ns = run_solution("01_dataset_ex3", x_test=x_test, y_test=y_test, tmp=tmp_path)
@@ -129,6 +167,9 @@ def test_ex3_sevens_csv(mnist, tmp_path, capsys):
         tmp_path / "f.csv", x_test[is_seven].transpose(0, 2, 1), y_test[is_seven]
     )
     rejects(nb01.sevens_csv, transposed, x_test, y_test, match="pixels differ")
+    # The mask saved as the labels: every label 1.
+    mask_labels = data.save_mnist_csv(tmp_path / "g.csv", x_test[is_seven], is_seven[is_seven].astype(int))
+    rejects(nb01.sevens_csv, mask_labels, x_test, y_test, match="every label in the file is 1")
 
 
 def test_ex4_idx_file(mnist, tmp_path, capsys):

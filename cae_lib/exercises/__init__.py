@@ -102,6 +102,10 @@ def number(value, name: str) -> float:
     """``value`` as a finite float, or :class:`Wrong` saying that ``name`` should be a number."""
     import math
 
+    if isinstance(value, (str, bytes)):
+        raise Wrong(
+            f"{name} should be a number, not the text {value!r}: return the value itself, not a formatted string"
+        )
     try:
         result = float(value)
     except (TypeError, ValueError):
@@ -363,7 +367,9 @@ def describe_error(error: BaseException, *, line_offset: int = 0) -> str:
     elif frames:
         frame = frames[-1]
         code = f": {frame.line.strip()}" if frame.line else ""
-        if frame.name == "<module>" or frame.name.startswith("<cell line"):  # a cell's top level (IPython 8.x)
+        if frame.name == "<module>" or frame.name.startswith(
+            "<cell line"
+        ):  # a cell's top level (IPython 8.x)
             where = f" (line {frame.lineno + line_offset} of your cell{code})"
         else:
             where = f" (in {frame.name}{code})"

@@ -34,9 +34,14 @@ def class_means(answer, x_train, y_train) -> str:
     ``most_alike`` is a pair of two different labels, in either order,
     compared by the mean absolute difference of their mean images.
     """
-    means, most_alike = answer if isinstance(answer, tuple) and len(answer) == 2 else (answer, None)
+    means, most_alike = answer if isinstance(answer, (tuple, list)) and len(answer) == 2 else (answer, None)
     means = answered(means, "means")
-    means = np.asarray(means, dtype=np.float64)
+    try:
+        means = np.asarray(means, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise Wrong(
+            f"means should be an array of ten 28 x 28 mean images. Received: {type(means).__name__}"
+        ) from None
     if means.shape != (10, 28, 28):
         raise Wrong(
             f"means has shape {means.shape}; expected (10, 28, 28): one 28 x 28 mean image per class 0-9"
@@ -49,6 +54,21 @@ def class_means(answer, x_train, y_train) -> str:
         raise Wrong(
             "your mean images are transposed (rows and columns swapped): average over the images only, "
             "x_train[y_train == d].mean(axis=0), and keep each image's (row, column) order"
+        )
+    if (
+        errors.max() > 0.5
+        and np.all(scaled == np.round(scaled))
+        and np.abs(scaled - np.floor(reference)).max() < 1e-6
+    ):
+        raise Wrong(
+            "your means are whole numbers, each rounded down (up to 1 pixel value too low): "
+            ".astype(np.uint8) cuts off the fraction; keep the float mean that .mean(axis=0) gives"
+        )
+    factor = float((scaled * reference).sum() / max(float((scaled * scaled).sum()), 1e-12))
+    if errors.max() > 0.5 and abs(factor - 1) > 1e-3 and np.abs(factor * scaled - reference).max() <= 0.5:
+        raise Wrong(
+            f"your means are the class means times {1 / factor:.4g} (pixel values scaled by another number "
+            f"than 255?): keep them in 0-255, or divide by 255 exactly"
         )
     if errors.max() > 0.5:
         bad = int(errors.argmax())
@@ -63,6 +83,13 @@ def class_means(answer, x_train, y_train) -> str:
             f"{errors[bad]:.1f} pixel values: average *all* of them, over the training set (x_train, y_train)"
         )
     most_alike = answered(most_alike, "most_alike")
+    if isinstance(most_alike, (str, bytes)):
+        raise Wrong(f"most_alike should be a pair of labels such as (3, 5), not the text {most_alike!r}")
+    if any(isinstance(v, (bool, np.bool_)) for v in np.ravel(np.asarray(most_alike, dtype=object))):
+        raise Wrong(
+            f"most_alike = {most_alike!r} holds True/False: give the two labels, e.g. the row and "
+            f"column of the smallest distance (np.unravel_index), not a comparison's result"
+        )
     try:
         labels = [float(v) for v in most_alike]
         i, j = (int(v) for v in labels)
@@ -128,6 +155,11 @@ def gzip_per_digit(answer, x_test, y_test) -> str:
     for digit in (1, 8):
         subset = x_test[y_test == digit]
         value = call(answer, subset, what=f"the test {digit}s")
+        if isinstance(value, (str, bytes)):
+            raise Wrong(
+                f"your function returns the text {value!r}: return the number itself (a float), "
+                f"and format it only where you print it"
+            )
         try:
             value = float(value)
         except (TypeError, ValueError):
@@ -135,12 +167,26 @@ def gzip_per_digit(answer, x_test, y_test) -> str:
                 f"your function should return a number of bytes per digit. Received: {value!r}"
             ) from None
         expected = _gzip_per_digit(subset)
+        n = len(subset)
+        if value == int(value) and abs(value - expected) > 1e-6 and abs(value - expected) < 1:
+            raise Wrong(
+                f"for the {n:,} test digits labelled {digit} your function gives the whole number {value:.0f}; "
+                f"the bytes per digit are {expected:.3f}: divide with / (not the floor division //) and do not round"
+            )
         if abs(value - expected) > 0.5:
-            n = len(subset)
+            one = len(gzip.compress(np.ascontiguousarray(subset[0]).tobytes(), compresslevel=9))
             if abs(value - expected * n) < 0.5 * n:
                 hint = "that is the size of the whole stream: divide by the number of images"
             elif abs(value - 8 * expected) < 0.5:
                 hint = "that is in bits (8 per byte): len(gzip.compress(...)) already counts bytes"
+            elif abs(value - one) < 0.5:
+                hint = "that is the size of the first digit alone: compress all the images your function receives"
+            elif min(abs(value * 1024 - expected), abs(value * 1000 - expected)) < 0.5:
+                hint = "that is in kilobytes: give bytes, len(gzip.compress(...)) / len(images)"
+            elif abs(value * expected - 784) < 8:
+                hint = "that is the compression ratio (784 bytes / compressed bytes); the exercise wants bytes per digit"
+            elif abs(value * 784 / 8 - expected) < 0.5:
+                hint = "that is in bits per pixel: multiply by 784 pixels and divide by 8 bits per byte"
             elif abs(value * len(x_test) - expected * n) < 1:
                 hint = f"you divided by len(x_test) = {len(x_test):,}: divide by len(images), the images passed in"
             elif abs(value - _gzip_per_digit_cached(x_test)) < 0.5:
@@ -174,6 +220,10 @@ def sevens_csv(answer, x_test, y_test) -> str:
     """Check the path of a CSV file holding every test seven, with its label, in Kaggle's layout."""
     from .. import data
 
+    if not isinstance(answer, (str, Path)) and not hasattr(answer, "__fspath__"):
+        raise Wrong(
+            f"expected the path of the CSV file (what data.save_mnist_csv returns). Received: {type(answer).__name__}"
+        )
     path = Path(answer)
     if not path.is_file():
         raise Wrong(f"{path} is not a file: pass the path that data.save_mnist_csv returned")
@@ -188,6 +238,12 @@ def sevens_csv(answer, x_test, y_test) -> str:
         raise Wrong(
             f"the file holds {len(images)} digits; the test set has {len(sevens)} sevens: "
             f"select them with x_test[y_test == 7]"
+        )
+    if not np.all(labels == 7) and len(np.unique(labels)) == 1:
+        raise Wrong(
+            f"every label in the file is {int(labels[0])}, not 7: "
+            + ("a mask such as y_test == 7 is True (1) for each seven; " if int(labels[0]) == 1 else "")
+            + "save the labels themselves, y_test[y_test == 7], in the 'label' column (the first)"
         )
     if not np.all(labels == 7):
         raise Wrong(
