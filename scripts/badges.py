@@ -9,8 +9,9 @@ The repository is written once, as ``Repository`` under ``[project.urls]`` in
 * the Colab install step at the top of every notebook's Setup code cell,
   ``%pip install -q "cae-lib @ git+<repository>"``, which runs only where
   ``cae_lib`` is not installed;
-* every other ``git+https://github.com/...`` install URL in README.md and
-  docs/teaching.md.
+* every other ``git+https://github.com/...`` install URL in README.md and in
+  the pages of docs/ (docs/install.md shows the Setup cell's install line,
+  docs/teaching.md the install for a class).
 
 Usage (from anywhere; the repository is this file's parent's parent):
 
@@ -42,7 +43,14 @@ NOTEBOOK_DIR = "notebooks"
 BRANCH = "main"  # the branch Colab opens (Binder opens HEAD, the default branch)
 BINDER_LOGO = "https://mybinder.org/badge_logo.svg"
 COLAB_LOGO = "https://colab.research.google.com/assets/colab-badge.svg"
-PROSE_FILES = ("README.md", "docs/teaching.md")  # their git+ install URLs follow the setting too
+README = "README.md"
+DOCS_DIR = "docs"  # README.md and every docs/*.md: their git+ install URLs follow the setting too
+
+
+def prose_files(root: Path = ROOT) -> list[Path]:
+    """README.md, then every page of docs/ in name order."""
+    return [root / README, *sorted((root / DOCS_DIR).glob("*.md"))]
+
 
 GITHUB = re.compile(r"https://github\.com/([A-Za-z0-9_.-]+)/([A-Za-z0-9_.-]+?)(?:\.git)?/?$")
 GIT_INSTALL_URL = re.compile(
@@ -177,14 +185,13 @@ def stale_files(root: Path = ROOT) -> dict[Path, str]:
         new = update_notebook(path, repo)
         if new is not None:
             changes[path] = new
-    for name in PROSE_FILES:
-        path = root / name
+    for path in prose_files(root):
         if not path.is_file():
             continue
         old = path.read_text(encoding="utf-8")
         new = (
             update_readme(old, repo, [p.name for p in paths])
-            if name == "README.md"
+            if path == root / README
             else update_prose(old, repo)
         )
         if new != old:

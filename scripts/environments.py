@@ -1,4 +1,4 @@
-"""Run the course in the environments it promises to run in, and write the README's "Tested on" table.
+"""Run the course in the environments it promises to run in, and write the "Tested on" table of docs/environments.md.
 
 Three environments, each a fresh virtual environment with the offline data:
 
@@ -22,8 +22,8 @@ mode with the exercise solutions filled in and strict checks
 versions, what ran, the result, the time.
 
 ``table`` renders those records as Markdown; ``table --write`` puts the table
-into README.md between its markers and ``table --check`` fails when the
-README's table is not the one the records give. The committed records are in
+into docs/environments.md between its markers and ``table --check`` fails when
+that page's table is not the one the records give. The committed records are in
 ``tests/envs/tested/`` (copied there from a CI run with ``collect``).
 
 Usage (from the repository root; ``.ci/run`` does all of it):
@@ -33,7 +33,7 @@ Usage (from the repository root; ``.ci/run`` does all of it):
     python scripts/environments.py test colab           # then tests the two at the same time
     .venv/bin/python scripts/environments.py record latest --junit test-output/environments/latest.xml
     python scripts/environments.py collect            # test-output/environments/*.json -> tests/envs/tested/
-    python scripts/environments.py table --write README.md
+    python scripts/environments.py table --write docs/environments.md
 """
 
 from __future__ import annotations
@@ -330,9 +330,11 @@ def table(found: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def _readme_with(text: str, rendered: str) -> str:
+def _with_table(text: str, rendered: str) -> str:
     if TABLE_START not in text or TABLE_END not in text:
-        raise SystemExit(f"README.md: no '{TABLE_START}' ... '{TABLE_END}' markers")
+        raise SystemExit(
+            f"no '{TABLE_START}' ... '{TABLE_END}' markers in that file (docs/environments.md has them)"
+        )
     head, _, rest = text.partition(TABLE_START)
     _, _, tail = rest.partition(TABLE_END)
     return f"{head}{TABLE_START}\n{rendered}\n{TABLE_END}{tail}"
@@ -359,8 +361,10 @@ def main(argv=None) -> int:
     sub.add_parser("collect", help="copy test-output/environments/*.json into tests/envs/tested/")
     tab = sub.add_parser("table", help="print the table of tests/envs/tested/ (or --from a folder)")
     tab.add_argument("--from", dest="folder", type=Path, default=TESTED_DIR)
-    tab.add_argument("--write", type=Path, help="put the table into this README between its markers")
-    tab.add_argument("--check", type=Path, help="exit 1 if this README's table is not the rendered one")
+    tab.add_argument(
+        "--write", type=Path, help="put the table into this file (docs/environments.md) between its markers"
+    )
+    tab.add_argument("--check", type=Path, help="exit 1 if this file's table is not the rendered one")
     args = parser.parse_args(argv)
     if args.command in ("build", "run"):
         for name in args.names:
@@ -382,12 +386,10 @@ def main(argv=None) -> int:
         return 0
     rendered = table(records(args.folder))
     if args.write:
-        args.write.write_text(
-            _readme_with(args.write.read_text(encoding="utf-8"), rendered), encoding="utf-8"
-        )
+        args.write.write_text(_with_table(args.write.read_text(encoding="utf-8"), rendered), encoding="utf-8")
     elif args.check:
         text = args.check.read_text(encoding="utf-8")
-        if _readme_with(text, rendered) != text:
+        if _with_table(text, rendered) != text:
             print(
                 f"{args.check}: the Tested-on table is stale; run scripts/environments.py table --write {args.check}"
             )

@@ -16,6 +16,7 @@ except ModuleNotFoundError:  # Python 3.10
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+DOCS = sorted((ROOT / "docs").glob("*.md"))
 
 
 def _normalise(requirement: str) -> str:
@@ -233,7 +234,8 @@ def test_a_fork_repoints_every_badge_and_install_url_by_editing_one_line(tmp_pat
     spec = importlib.util.spec_from_file_location("badges", ROOT / "scripts" / "badges.py")
     badges = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(badges)
-    for name in ("README.md", "docs/teaching.md", *(f"notebooks/{p.name}" for p in NOTEBOOKS)):
+    docs = [f"docs/{p.name}" for p in DOCS]
+    for name in ("README.md", *docs, *(f"notebooks/{p.name}" for p in NOTEBOOKS)):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_bytes((ROOT / name).read_bytes())
     old = _project()["urls"]["Repository"]
@@ -242,7 +244,9 @@ def test_a_fork_repoints_every_badge_and_install_url_by_editing_one_line(tmp_pat
     (tmp_path / "pyproject.toml").write_text(pyproject.replace(old, "https://github.com/a-teacher/cae-class"))
 
     changes = badges.stale_files(tmp_path)
-    assert set(changes) == {tmp_path / "README.md", tmp_path / "docs/teaching.md",
+    with_urls = [tmp_path / name for name in docs if "git+https://github.com/" in (ROOT / name).read_text()]
+    assert tmp_path / "docs/install.md" in with_urls and tmp_path / "docs/teaching.md" in with_urls
+    assert set(changes) == {tmp_path / "README.md", *with_urls,
                             *(tmp_path / "notebooks" / p.name for p in NOTEBOOKS)}  # fmt: skip
     for path, text in changes.items():
         path.write_text(text, encoding="utf-8")
@@ -316,3 +320,71 @@ def test_the_stated_times_are_the_reading_models():
             f"{path.name} states {study} + {running} min; the reading model gives {row['study']} + {row['running']}: "
             "run python scripts/study_times.py --write"
         )
+
+
+# --------------------------------------------------------------------------- the README and docs/
+
+README_MAX_LINES = 150
+MD_LINK = re.compile(r"!?\[(?:[^\[\]]|\[[^\]]*\])*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
+
+
+def _markdown_links(text: str) -> list[str]:
+    """The targets of the inline links and images in ``text``, code blocks and code spans left out."""
+    text = re.sub(r"^```.*?^```", "", text, flags=re.M | re.S)
+    text = re.sub(r"`[^`\n]*`", "``", text)
+    return MD_LINK.findall(text)
+
+
+def _anchors(text: str) -> set[str]:
+    """GitHub's anchors of the headings in ``text``: lower case, punctuation dropped, spaces as hyphens."""
+    text = re.sub(r"^```.*?^```", "", text, flags=re.M | re.S)
+    anchors = set()
+    for heading in re.findall(r"^#{1,6} +(.+?) *#*$", text, re.M):
+        plain = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", heading)
+        anchors.add(re.sub(r"[^\w\- ]", "", plain.lower()).replace(" ", "-"))
+    return anchors
+
+
+def test_the_readme_is_read_in_two_minutes():
+    lines = (ROOT / "README.md").read_text().splitlines()
+    assert len(lines) < README_MAX_LINES, (
+        f"README.md has {len(lines)} lines; keep it under {README_MAX_LINES} and move the rest into docs/"
+    )
+
+
+def test_every_docs_page_is_linked_from_the_readme():
+    linked = {
+        (ROOT / target.partition("#")[0]).resolve()
+        for target in _markdown_links((ROOT / "README.md").read_text())
+        if not re.match(r"[a-z]+:", target)
+    }
+    assert DOCS
+    missing = [p.name for p in DOCS if p.resolve() not in linked]
+    assert not missing, f"docs pages not linked from README.md's Documentation list: {missing}"
+
+
+@pytest.mark.parametrize("page", [ROOT / "README.md", *DOCS], ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_every_relative_link_leads_to_an_existing_file_and_heading(page):
+    """Links between the README and docs/ (and to notebooks, results, figures) survive moving text around."""
+    broken = []
+    for target in _markdown_links(page.read_text()):
+        if re.match(r"[a-z]+:", target):
+            continue  # https:, mailto: ...
+        path, _, anchor = target.partition("#")
+        file = (page.parent / path).resolve() if path else page
+        if not file.is_file() or not file.is_relative_to(ROOT):
+            broken.append(f"{target} (no file {path})")
+        elif anchor and file.suffix == ".md" and anchor not in _anchors(file.read_text()):
+            broken.append(f"{target} (no heading #{anchor} in {file.name})")
+    assert not broken, f"{page.relative_to(ROOT)}: broken links {broken}"
+
+
+def test_the_link_checker_sees_links_and_headings():
+    text = (
+        '# A title\n\n## Where it *is* tested\n\n[a](x.md) ![b](img/c.png) `[no](code.md)` [d](e.md#f "t")\n'
+    )
+    assert _markdown_links(text) == ["x.md", "img/c.png", "e.md#f"]
+    assert _anchors(text) == {"a-title", "where-it-is-tested"}
+    assert _anchors("## `ImportError: cae_lib needs TensorFlow >= 2.16.1 ...`") == {
+        "importerror-cae_lib-needs-tensorflow--2161-"
+    }
