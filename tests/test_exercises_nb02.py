@@ -61,6 +61,19 @@ def test_ex1_padded_conv(digit, capsys):
     rejects(nb02.padded_conv, transposed_kernel, digit, match="transposed kernel")
     rejects(nb02.padded_conv, padded_with_ones, digit, match="differs along the border")
 
+    def windows_offset(image, kernel, stride=1, pad=0):  # the learner review: stride applied from index 1
+        return conv2d(np.pad(image, pad), kernel, 1)[stride - 1 :: stride, stride - 1 :: stride]
+
+    def normalised_kernel(image, kernel, stride=1, pad=0):
+        return conv2d(np.pad(image, pad), kernel / np.abs(kernel).sum(), stride)
+
+    def relu_after(image, kernel, stride=1, pad=0):
+        return np.maximum(conv2d(np.pad(image, pad), kernel, stride), 0)
+
+    rejects(nb02.padded_conv, windows_offset, digit, match="windows start at row and column 1")
+    rejects(nb02.padded_conv, normalised_kernel, digit, match="not normalised or scaled")
+    rejects(nb02.padded_conv, relu_after, digit, match="clipped at 0")
+
 
 def test_ex2_horizontal_detector(mnist, capsys):
     _, (x_test, _) = mnist
@@ -89,6 +102,9 @@ def test_ex2_horizontal_detector(mnist, capsys):
         rejects(
             nb02.horizontal_detector, np.array(one_sided, np.float32), x_test, match="one edge of the stroke"
         )
+    # Not balanced: a flat bright area answers 3 (the learner review's [[-1]*3, [3]*3, [-1]*3]).
+    unbalanced = np.array([[-1, -1, -1], [3, 3, 3], [-1, -1, -1]], np.float32)
+    rejects(nb02.horizontal_detector, unbalanced, x_test, match="weights sum to 3.00")
 
 
 @pytest.fixture(scope="module")
@@ -142,6 +158,14 @@ def test_ex3_multiplications(encoder, capsys):
     rejects(nb02.multiplications, half_open, encoder, match="not a whole number")
     rejects(nb02.multiplications, as_text, encoder, match="should return a whole number")
     rejects(nb02.multiplications, dense_with_biases, encoder, match="layer dense1: .* Dense layer multiplies")
+
+    def three_by_three(layer):  # k taken as 3 whatever the kernel: right on the encoder, wrong on a 5 x 5
+        if len(layer.kernel.shape) == 2:
+            return ns["multiplications"](layer)
+        _, _, c, filters = layer.kernel.shape
+        return layer.output.shape[1] * layer.output.shape[2] * filters * 9 * c
+
+    rejects(nb02.multiplications, three_by_three, encoder, match="conv_5x5: .* not 3")
 
 
 def test_ex4_max_pooling(digit, capsys):

@@ -95,10 +95,30 @@ def padded_conv(answer, digit) -> str:
                 f"with {words} your output is right inside but differs along the border, where the "
                 f"window overlaps the padding: pad with zeros, np.pad(image, {pad}) (np.pad's default)"
             )
-        if stride == 2 and np.allclose(found, _tf_conv(image, kernel, 2, "SAME"), atol=1e-4):
+        stride_1 = _conv2d(padded, kernel, 1)
+        if stride > 1 and np.allclose(found, stride_1[stride - 1 :: stride, stride - 1 :: stride], atol=1e-4):
+            # The same numbers as TensorFlow's 'SAME' for stride 2, which pads 0 rows above and 1 below.
             raise Wrong(
-                f"with {words} you match TensorFlow's 'SAME', which for stride 2 pads 0 rows above and 1 "
-                f"below: add {pad} zero rows and columns on every side instead"
+                f"with {words} your windows start at row and column {stride - 1} of the padded image (what "
+                f"TensorFlow's 'SAME' gives: for stride 2 it pads 0 rows above and 1 below): with {pad} zero rows "
+                f"and columns on every side, the first window's top-left corner is padded[0, 0] and output[i, j] "
+                f"starts at padded[i * stride, j * stride]"
+            )
+        if expected.min() < -1e-3 and np.allclose(found, np.maximum(expected, 0), atol=1e-4):
+            raise Wrong(
+                f"with {words} your output has no negative values where TensorFlow's has: it is clipped at 0 "
+                f"(a ReLU, or an unsigned dtype); conv2d returns the raw weighted sums"
+            )
+        if np.all(found == np.round(found)) and np.abs(found - expected).max() < 1:
+            raise Wrong(
+                f"with {words} your output holds whole numbers, TensorFlow's fractions: keep float32, "
+                f"do not round or cast to an integer type"
+            )
+        factor = float((found * expected).sum() / max(float((expected * expected).sum()), 1e-12))
+        if abs(factor - 1) > 1e-3 and np.allclose(found, factor * expected, atol=1e-4):
+            raise Wrong(
+                f"with {words} your output is TensorFlow's times {factor:.3g}: use the kernel as it is "
+                f"(not normalised or scaled), np.sum(patch * kernel)"
             )
         worst = np.unravel_index(np.abs(found - expected).argmax(), expected.shape)
         raise Wrong(
@@ -168,6 +188,15 @@ def horizontal_detector(answer, x_test) -> str:
                 f"{on[1]:.2f} on its bottom row: it leans to one edge of the stroke, not the stroke itself; make it "
                 "symmetric top to bottom: positive in the middle row, the same negative weights above and below"
             )
+    flat = float(
+        kernel.sum()
+    )  # its answer inside any flat bright area: a filled blob, a thick stroke's middle
+    if flat > 0.25 * r_across:
+        raise Wrong(
+            f"on a flat bright area it answers {flat:.2f} (its weights sum to {flat:.2f}), against {r_across:.2f} "
+            f"on a horizontal stroke: every blob of ink lights up too; make the weights sum to zero (as much "
+            f"negative above and below as positive in the middle row)"
+        )
     seven, one = (x_test[i].astype(np.float32) / 255 for i in (0, 2))
     r7, r1 = _conv2d(seven, kernel).max(), _conv2d(one, kernel).max()
     weaker = "" if r_down <= 1e-6 else f" ({r_across / r_down:.1f} times weaker)"
@@ -193,8 +222,13 @@ def multiplications(answer, encoder) -> str:
     if not callable(answer):
         raise Wrong(f"expected a function layer -> number of multiplications. Received: {answer!r}")
     wide = keras.Sequential([keras.Input((784,)), keras.layers.Dense(14 * 14 * 16, name="dense_784_to_3136")])
+    # A 5 x 5 kernel, stride 1, 4 channels in and 6 out: a count that assumes 3 x 3, stride 2 or in == out shows.
+    five = keras.Sequential(
+        [keras.Input((14, 14, 4)), keras.layers.Conv2D(6, 5, padding="same", name="conv_5x5")]
+    )
     layers = [encoder.get_layer(name) for name in ("conv1", "conv2", "conv3", "dense1", "latent")] + [
-        wide.layers[0]
+        five.layers[0],
+        wide.layers[0],
     ]
     for layer in layers:
         expected = _reference_multiplications(layer)
@@ -239,12 +273,14 @@ def multiplications(answer, encoder) -> str:
             hint = "every filter has its own output map: multiply by the number of filters"
         elif found * k * k == expected:
             hint = "each output value needs one product per kernel weight (k x k of them per input channel)"
+        elif k != 3 and found * k * k == expected * 9:
+            hint = f"this kernel is {k} x {k}: take k from layer.kernel.shape, not 3"
         else:
             hint = "output height x width x filters x (k x k x in_channels)"
         raise Wrong(f"{words}: {hint}")
     conv1, dense = (_reference_multiplications(layer) for layer in (layers[0], layers[-1]))
     return (
-        f"right for conv1, conv2, conv3, dense1, latent and a 784 -> 3,136 dense layer "
+        f"right for conv1, conv2, conv3, dense1, latent, a 5 x 5 conv and a 784 -> 3,136 dense layer "
         f"(conv1 {conv1:,} vs {dense:,}: {dense / conv1:.0f} times fewer)"
     )
 
