@@ -64,6 +64,37 @@ WRONG_ENCODERS = {
         'Conv2D(16, 5, padding="same", activation="relu", name="conv3")',
         r"layer conv3 has weights of shapes .* it uses a 3 x 3 kernel",
     ),
+    # The second learner review: layers that are idle at inference passed, so did a fixed latent size.
+    "Dropout after dense1": (
+        'x = layers.Dense(256, activation="relu", name="dense1")(x)  # 256',
+        'x = layers.Dense(256, activation="relu", name="dense1")(x)\n    x = layers.Dropout(0.2)(x)',
+        r"dropout \(Dropout\) are not in the reference encoder",
+    ),
+    "GaussianNoise after dense1": (
+        'x = layers.Dense(256, activation="relu", name="dense1")(x)  # 256',
+        'x = layers.Dense(256, activation="relu", name="dense1")(x)\n    x = layers.GaussianNoise(0.1)(x)',
+        r"\(GaussianNoise\) are not in the reference",
+    ),
+    "an L2 regulariser on conv2": (
+        'activation="relu", name="conv2"',
+        'activation="relu", kernel_regularizer="l2", name="conv2"',
+        r"layer conv2 has a kernel regularizer",
+    ),
+    "the latent size fixed at 28": (
+        'Dense(latent_dim, name="latent")',
+        'Dense(28, name="latent")',
+        r"build_my_encoder\(latent_dim=8\) outputs \(None, 28\)",
+    ),
+    "conv2 without a bias": (
+        'activation="relu", name="conv2"',
+        'activation="relu", use_bias=False, name="conv2"',
+        r"layer conv2 has weights of shapes .* it uses a bias too",
+    ),
+    "a Sequential of the layers, never called": (
+        'return keras.Model(inputs, latent, name="encoder")',
+        'return keras.Sequential(keras.Model(inputs, latent).layers[1:], name="encoder")',
+        r"no defined input",
+    ),
 }
 
 
@@ -206,6 +237,9 @@ def test_ex4_rejects_almost_right_pairs(clustered_latents, strict):
     rejects(nb03.closest_classes, float(gaps.min()), latents, labels, match=r"give two class labels")
     # Not whole labels, which int() would truncate to the right pair.
     rejects(nb03.closest_classes, (4.5, 9), latents, labels, match=r"whole numbers")
+    # Text and a dict that happen to iterate to the right labels.
+    rejects(nb03.closest_classes, "49", latents, labels, match=r"a pair of numbers")
+    rejects(nb03.closest_classes, {4: 0.1, 9: 0.1}, latents, labels, match=r"a pair of numbers")
     # The closest pair in pixel space (here: 1 and 7), not in latent space.
     rejects(nb03.closest_classes, (1, 7), latents, labels, match=r"latents \(not of the pixels\)")
 
@@ -287,7 +321,7 @@ SLIDE_SLIPS = {  # the solution with one slip, and what the check says
     "a 7 x 7 grid": ([("flat = 28 * 28 * 64", "flat = 7 * 7 * 64")], r"the grid stays 28 x 28"),
     "a conv without input channels": (
         [("(kernel * kernel * c_in + 1)", "(kernel * kernel + 1)")],
-        r"encoder: you count .* close: recount one of the small layers \(a 3 x 3 kernel has 9 x c_in",
+        r"encoder: you count .* close \(off by -54,144\): recount one of the small layers \(a 3 x 3 kernel has 9 x c_in",
     ),
     # the first dense layer reading 64 maps (as if flattened to 64 values), not 28 x 28 x 64
     "a dense layer without the flatten": (
@@ -314,6 +348,12 @@ def test_ex3_rejects_swapped_counts(strict):
         nb03.slide_counts,
         (namespace["slide_decoder"], namespace["slide_encoder"]),
         match=r"counts are swapped",
+    )
+    # The decoder taken as the encoder's mirror image, parameter for parameter (the learner review).
+    rejects(
+        nb03.slide_counts,
+        (namespace["slide_encoder"], namespace["slide_encoder"]),
+        match=r"decoder: .* that is the encoder's count",
     )
 
 

@@ -22,6 +22,8 @@ ACTIVATION = {"conv1": None, "conv2": "relu", "conv3": "relu", "dense1": "relu",
 """The activation inside each weighted layer of the reference."""
 RELU_FOLLOWS = {"conv1"}
 """Layers followed by a ReLU in the reference: a ReLU inside them changes nothing."""
+LAYER_KINDS = {"InputLayer", "Conv2D", "ReLU", "Activation", "Flatten", "Dense"}
+"""The kinds of layer the reference encoder is made of; anything else (Dropout, noise, normalisation) is extra."""
 SEED_FIGURES = (8.9e6, 68.34e3)
 """The two bare figures on the course's original slide "Encoding and Decoding the Image"."""
 
@@ -83,7 +85,12 @@ def encoder(build, digits) -> str:
     if digits.ndim == 3:
         digits = digits[..., None]
 
-    if _shape(model.input) != (None, 28, 28, 1):
+    try:
+        model_input = model.input
+    except (AttributeError, ValueError):
+        raise Wrong("your model has no defined input (a Sequential never called, or built without keras.Input): "
+                    "start with inputs = keras.Input(shape=(28, 28, 1)) and return keras.Model(inputs, latent)") from None  # fmt: skip
+    if _shape(model_input) != (None, 28, 28, 1):
         raise Wrong(f"the input has shape {_shape(model.input)}; it should be (None, 28, 28, 1): "
                     "keras.Input(shape=(28, 28, 1))")  # fmt: skip
     names = [layer.name for layer in model.layers]
@@ -95,6 +102,19 @@ def encoder(build, digits) -> str:
     if extra:
         raise Wrong(f"layer(s) {', '.join(extra)} have weights the reference encoder does not have: "
                     f"its only weighted layers are {', '.join(WEIGHTED)}")  # fmt: skip
+    foreign = [f"{layer.name} ({type(layer).__name__})" for layer in model.layers
+               if type(layer).__name__ not in LAYER_KINDS]  # fmt: skip
+    if foreign:
+        raise Wrong(f"layer(s) {', '.join(foreign)} are not in the reference encoder (Conv2D, ReLU, Flatten, Dense): "
+                    "Dropout and noise act only while training, so the latents match here, yet the exercise is "
+                    "the course's encoder exactly: take them out")  # fmt: skip
+    for name in WEIGHTED:
+        layer = model.get_layer(name)
+        extras = [kind for kind in ("kernel_regularizer", "bias_regularizer", "activity_regularizer",
+                                    "kernel_constraint", "bias_constraint") if getattr(layer, kind, None) is not None]  # fmt: skip
+        if extras:
+            raise Wrong(f"layer {name} has a {extras[0].replace('_', ' ')} the reference does not have: "
+                        "it changes training, not these latents; leave it out")  # fmt: skip
 
     for name in WEIGHTED:
         mine, theirs = _shape(model.get_layer(name).output), _shape(reference.get_layer(name).output)
@@ -117,13 +137,23 @@ def encoder(build, digits) -> str:
         mine = [tuple(w.shape) for w in model.get_layer(name).get_weights()]
         theirs = [tuple(w.shape) for w in reference.get_layer(name).get_weights()]
         if mine != theirs:
-            hint = "a 3 x 3 kernel (kernel_size=3)" if len(theirs[0]) == 4 else "a bias (use_bias=True)"
+            if mine[:1] == theirs[:1] and len(mine) < len(theirs):
+                hint = "a bias too (use_bias=True, the default)"
+            elif len(theirs[0]) == 4:
+                hint = "a 3 x 3 kernel (kernel_size=3)"
+            else:
+                hint = f"{theirs[0][1]} units" if mine[0][0] == theirs[0][0] else "a bias (use_bias=True)"
             raise Wrong(f"layer {name} has weights of shapes {mine}, the reference {theirs}: it uses {hint}")
         model.get_layer(name).set_weights(reference.get_layer(name).get_weights())
 
     if _shape(model.output) != _shape(reference.output):
         raise Wrong(f"the model outputs {_shape(model.output)}, the reference {_shape(reference.output)}: "
                     "end with the layer named latent")  # fmt: skip
+
+    other = answered(build(latent_dim=8), "build_my_encoder(latent_dim=8) returns None")
+    if isinstance(other, keras.Model) and _shape(other.output) != (None, 8):
+        raise Wrong(f"build_my_encoder(latent_dim=8) outputs {_shape(other.output)}, not (None, 8): "
+                    "use the argument latent_dim for the latent layer's units, not a fixed number")  # fmt: skip
 
     got = _probe(model, WEIGHTED).predict(digits, verbose=0)
     want = _probe(reference, WEIGHTED).predict(digits, verbose=0)
@@ -199,6 +229,10 @@ def output_size(function) -> str:
 @exercise("03_encoding_ex4", "closest pair of classes in latent space")
 def closest_classes(pair, latents, labels) -> str:
     """Check that ``pair`` names the two distinct classes whose mean latents are nearest."""
+    if isinstance(pair, (str, bytes, dict)):
+        raise Wrong(
+            f"give two class labels as a pair of numbers, e.g. (3, 5); got the {type(pair).__name__} {pair!r}"
+        )
     try:
         values = [float(v) for v in pair]
         a, b = (int(v) for v in values)
@@ -312,8 +346,16 @@ def slide_counts(counts) -> str:
             hint = "you left out the biases: one per filter of a convolution, one per unit of a dense layer"
         elif value == keras_count - grid_28 + grid_7:
             hint = "you flattened 7 x 7 x 64, but the slide model's convolutions have stride 1: the grid stays 28 x 28"
+        elif part == "decoder" and value == int(encoder.count_params()):
+            hint = (
+                "that is the encoder's count: the decoder mirrors its layers but not its parameters (biases "
+                "belong to each layer's outputs, and the first and last layers differ); count it layer by layer"
+            )
         elif abs(value - keras_count) < 0.01 * keras_count:
-            hint = "close: recount one of the small layers (a 3 x 3 kernel has 9 x c_in weights per filter)"
+            hint = (
+                f"close (off by {value - keras_count:+,}): recount one of the small layers (a 3 x 3 kernel has "
+                "9 x c_in weights per filter, plus one bias per filter)"
+            )
         else:
             hint = (f"most of them sit in one dense layer ({max(per_layer):,} in Keras' count): "
                     "a dense layer has n_in x n_out weights + n_out biases")  # fmt: skip
