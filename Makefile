@@ -21,7 +21,7 @@ course: $(STAMP)
 	$(BIN)/jupyter lab notebooks/01_dataset.ipynb
 
 # The course as a static web site: every notebook executed and rendered to HTML in site/, entry
-# site/index.html. Quick mode unless told otherwise (CAE_QUICK=0 make site: the full figures); nothing to do
+# site/index.html, with README.md and docs/*.md as pages (docs/site.md). Quick mode unless told otherwise (CAE_QUICK=0 make site: the full figures); nothing to do
 # when site/ was built from the same notebooks, library and settings (scripts/build_site.py --force rebuilds).
 site: $(STAMP)
 	CAE_QUICK=$${CAE_QUICK:-1} $(BIN)/python scripts/build_site.py

@@ -25,8 +25,15 @@ notebook has TeX, diagrams or anything else that needs them.
 * A notebook that raises stops the build with a message naming it and the
   cell; the site is built in a temporary folder and moved into place only
   when every page is done, so ``site/`` is never half built.
+* The README and every ``docs/*.md`` become pages too (``site/readme.html``,
+  ``site/docs/NAME.html``), listed on the index after the notebooks: their
+  links to each other and to the notebooks lead to the site's pages (with
+  GitHub's heading anchors), links to any other file of the repository open
+  it on GitHub, and their local figures are embedded.
 * Nothing to do when ``site/`` was built from the same notebooks, library,
   builder and settings (``site/.build-info.json``); ``--force`` rebuilds.
+  When only the README or ``docs/`` changed, only their pages and the index
+  are written again, and no notebook runs.
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ import hashlib
 import html
 import json
 import os
+import posixpath
 import re
 import shutil
 import sys
@@ -51,6 +59,8 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 SITE = ROOT / "site"
 BUILD_INFO = ".build-info.json"
+README_PAGE = "readme.html"  # README.md on the site; docs/NAME.md becomes docs/NAME.html
+BRANCH = "main"  # links to other files of the repository open them on GitHub (as scripts/badges.py's BRANCH)
 COURSE_TITLE = "Image compression with convolutional autoencoders"
 PROGRESS_ENV, QUICK_ENV = config.PROGRESS_ENV, config.QUICK_ENV  # cae_lib.config loads no TensorFlow
 CELL_TIMEOUT = 3600  # seconds per cell; full mode trains for minutes in one cell (notebooks 05, 06, 09)
@@ -421,6 +431,7 @@ ol.cae-lessons li { border-top: 1px solid #ddd; padding: 0.8em 0; }
 .cae-lesson-time { color: #555; font-size: 0.9em; }
 .cae-lesson-purpose { margin: 0.3em 0 0; }
 .cae-mode { background: #fff8e1; border: 1px solid #f0d98c; padding: 0.4em 0.8em; border-radius: 4px; }
+.cae-doc-source { color: #777; font-size: 0.85em; }
 footer { color: #666; font-size: 0.85em; border-top: 1px solid #ddd; margin-top: 1em; padding-top: 0.8em; }
 """
 
@@ -493,8 +504,8 @@ def render_page(notebook, lessons: list[Lesson], index: int, quick: bool) -> str
     return body
 
 
-def index_page(lessons: list[Lesson], quick: bool) -> str:
-    """The site's entry: the notebooks in course order, each with its purpose and time."""
+def index_page(lessons: list[Lesson], quick: bool, docs: list | tuple = ()) -> str:
+    """The site's entry: the notebooks in course order, each with its purpose and time; then the README and docs/."""
     items = "\n".join(
         f'<li id="lesson-{i + 1}"><a class="cae-lesson-title" href="{lesson.page}">{html.escape(lesson.title)}</a>'
         f' <span class="cae-lesson-time">· {html.escape(lesson.time)}</span>'
@@ -504,6 +515,14 @@ def index_page(lessons: list[Lesson], quick: bool) -> str:
     total = sum(lesson.minutes or 0 for lesson in lessons)
     hours = f"about {total // 60} h {total % 60:02d} min" if total >= 60 else f"about {total} min"
     mode = mode_banner(quick)
+    about = ""
+    if docs:
+        entries = "\n".join(
+            f'<li><a class="cae-doc-title" href="{doc.page}">{html.escape(doc.title)}</a>'
+            f' <span class="cae-doc-source">({html.escape(doc.source)})</span></li>'
+            for doc in docs
+        )
+        about = f'<h2 id="documentation">About the course</h2>\n<ul class="cae-docs">\n{entries}\n</ul>\n'
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -521,12 +540,224 @@ def index_page(lessons: list[Lesson], quick: bool) -> str:
 <ol class="cae-lessons">
 {items}
 </ol>
-<footer>Built by <code>make site</code> (<code>scripts/build_site.py</code>) from the notebooks and
+{about}<footer>Built by <code>make site</code> (<code>scripts/build_site.py</code>) from the notebooks and
 <code>cae_lib</code>, with nbconvert. Widgets show their last state; their controls work in JupyterLab only.</footer>
 </main>
 </body>
 </html>
 """
+
+
+# --------------------------------------------------------------------------- the README and docs/ as pages
+
+DOC_CSS = """
+.cae-nav { display: flex; gap: 0.3em 1em; flex-wrap: wrap; font-size: 0.9em; padding: 0 0 0.6em;
+  border-bottom: 1px solid #ddd; margin-bottom: 1em; }
+.cae-nav a { text-decoration: none; }
+.cae-nav a[aria-current] { font-weight: 600; color: #222; }
+table { border-collapse: collapse; margin: 1em 0; font-size: 0.92em; display: block; overflow-x: auto; }
+th, td { border: 1px solid #ddd; padding: 0.3em 0.6em; vertical-align: top; }
+th { background: #f4f6f8; }
+code { background: #f4f6f8; padding: 0.05em 0.3em; border-radius: 3px; font-size: 0.92em; }
+pre { background: #f4f6f8; padding: 0.7em 1em; overflow-x: auto; border-radius: 4px; }
+pre code { background: none; padding: 0; }
+img { max-width: 100%; height: auto; }
+.cae-badge { display: inline-block; font-size: 13px; padding: 0 0.5em; border: 1px solid #9bb5d6;
+  border-radius: 3px; background: #eef3fa; }
+"""
+_IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
+                ".webp": "image/webp"}  # fmt: skip
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+_MD_IMAGE_TARGET = re.compile(r"!\[[^\]]*\]\(\s*([^)\s]+)")
+
+
+@dataclass(frozen=True)
+class Doc:
+    """A Markdown file of the repository as a page of the site: the README or a page of ``docs/``."""
+
+    path: Path  # the file
+    source: str  # its path in the repository: "README.md", "docs/install.md"
+    page: str  # its page in the site: "readme.html", "docs/install.html"
+    title: str
+
+
+def _doc_title(text: str, fallback: str) -> str:
+    match = re.search(r"^# +(.+?) *#*$", text, re.M)
+    return _plain(match.group(1)) if match else fallback
+
+
+def markdown_docs(root: Path = ROOT) -> list[Doc]:
+    """The README and every ``docs/*.md``: README first, then the pages in the order of the README's
+    "Documentation" list (then of its other links); pages the README does not link come last, by name."""
+    readme = root / "README.md"
+    found = {f"docs/{p.name}": p for p in sorted((root / "docs").glob("*.md"))}
+    order = []
+    if readme.is_file():
+        text = readme.read_text(encoding="utf-8")
+        listed = text.partition("\n## Documentation")[2]  # its list first, then the other links
+        links = re.findall(r"\]\(\s*(docs/[^)#\s]+\.md)", listed + text)
+        order = [t for t in dict.fromkeys(links) if t in found]
+    docs = []
+    if readme.is_file():
+        docs.append(Doc(readme, "README.md", README_PAGE, "README"))
+    for source in [*order, *(s for s in found if s not in order)]:
+        path = found[source]
+        page = f"docs/{path.stem}.html"
+        docs.append(Doc(path, source, page, _doc_title(path.read_text(encoding="utf-8"), path.stem)))
+    return docs
+
+
+def repository_url(root: Path = ROOT) -> str | None:
+    """``[project.urls] Repository`` of ``root/pyproject.toml``, the one place the course's address is written."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    try:
+        urls = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"].get("urls", {})
+    except (OSError, KeyError, ValueError):
+        return None
+    return (urls.get("Repository") or "").strip().rstrip("/") or None
+
+
+def site_url(target: str, doc: Doc, pages: dict[str, str], repository: str | None) -> str:
+    """Where a relative link of ``doc``'s Markdown leads on the site, relative to ``doc``'s page.
+
+    ``pages`` maps repository paths to site pages (the README, ``docs/*.md``,
+    ``notebooks/*.ipynb``). Any other file of the repository opens on GitHub;
+    absolute URLs and ``#anchors`` stay as they are.
+
+    Example:
+        >>> doc = Doc(Path("docs/faq.md"), "docs/faq.md", "docs/faq.html", "FAQ")
+        >>> pages = {"README.md": "readme.html", "docs/install.md": "docs/install.html",
+        ...          "notebooks/01_dataset.ipynb": "01_dataset.html"}
+        >>> [site_url(t, doc, pages, "https://github.com/o/r") for t in
+        ...  ("install.md#quick-mode", "../README.md", "../notebooks/01_dataset.ipynb", "../benchmarks/r.md",
+        ...   "#top", "https://example.org/")]
+        ['install.html#quick-mode', '../readme.html', '../01_dataset.html', 'https://github.com/o/r/blob/main/benchmarks/r.md', '#top', 'https://example.org/']
+    """
+    if _SCHEME.match(target) or target.startswith(("#", "/")):
+        return target
+    path, hash_, anchor = target.partition("#")
+    resolved = posixpath.normpath(posixpath.join(posixpath.dirname(doc.source), path))
+    if resolved in pages:
+        here = posixpath.dirname(doc.page) or "."
+        return posixpath.relpath(pages[resolved], here) + hash_ + anchor
+    if repository and not resolved.startswith(".."):
+        return f"{repository}/blob/{BRANCH}/{resolved}" + hash_ + anchor
+    return target
+
+
+def heading_id(text: str) -> str:
+    """GitHub's anchor of a heading (its rendered HTML): so ``page.md#a-heading`` links work on the site too.
+
+    Example:
+        >>> heading_id("The library, <code>cae_lib</code>")
+        'the-library-cae_lib'
+    """
+    plain = html.unescape(re.sub(r"<[^>]+>", "", text)).strip().lower()
+    return re.sub(r"[^\w\- ]", "", plain).replace(" ", "-")
+
+
+def render_markdown(text: str, link=lambda url: url, image=lambda url: url) -> str:
+    """Markdown (GitHub's tables included) as HTML; headings get GitHub's ids, links and images pass through
+    ``link`` and ``image``, remote images become their alt text (:func:`offline_markdown`)."""
+    import mistune  # nbconvert's Markdown renderer
+
+    class Renderer(mistune.HTMLRenderer):
+        def __init__(self):
+            super().__init__(escape=False)
+            self.ids: dict[str, int] = {}
+
+        def heading(self, text, level, **attrs):
+            slug = heading_id(text)
+            seen = self.ids.get(slug, 0)
+            self.ids[slug] = seen + 1
+            slug = f"{slug}-{seen}" if seen else slug
+            return f'<h{level} id="{html.escape(slug)}">{text}</h{level}>\n'
+
+        def link(self, text, url, title=None):
+            return super().link(text, link(url), title)
+
+        def image(self, text, url, title=None):
+            return super().image(text, image(url), title)
+
+    markdown = mistune.create_markdown(renderer=Renderer(), plugins=["table", "strikethrough"])
+    return markdown(offline_markdown(text))
+
+
+def _embedded(target: str, doc: Doc, root: Path) -> str | None:
+    """A local image of the repository as a ``data:`` URL (the site loads nothing from elsewhere)."""
+    if _SCHEME.match(target) or target.startswith(("#", "/")):
+        return None
+    path = root / posixpath.normpath(posixpath.join(posixpath.dirname(doc.source), target))
+    kind = _IMAGE_TYPES.get(path.suffix.lower())
+    if not kind or not path.is_file():
+        return None
+    return f"data:{kind};base64,{base64.b64encode(path.read_bytes()).decode()}"
+
+
+def doc_navigation(doc: Doc, docs: list[Doc]) -> str:
+    """The bar of links on a documentation page: the course index, then the README and every page of docs/."""
+    here = posixpath.dirname(doc.page) or "."
+    links = [f'<a rel="index" href="{posixpath.relpath("index.html", here)}">Course index</a>']
+    for other in docs:
+        current = ' aria-current="page"' if other == doc else ""
+        href = posixpath.relpath(other.page, here)
+        links.append(f'<a href="{href}"{current}>{html.escape(other.title)}</a>')
+    return f'<nav class="cae-nav" aria-label="documentation">{"".join(links)}</nav>'
+
+
+def doc_page(doc: Doc, docs: list[Doc], lessons: list[Lesson], root: Path = ROOT) -> str:
+    """A Markdown file's page: its text rendered, links between the README, docs/ and the notebooks kept working."""
+    pages = {d.source: d.page for d in docs}
+    pages |= {f"notebooks/{lesson.path.name}": lesson.page for lesson in lessons}
+    repository = repository_url(root)
+    body = render_markdown(
+        doc.path.read_text(encoding="utf-8"),
+        link=lambda url: site_url(url, doc, pages, repository),
+        image=lambda url: _embedded(url, doc, root) or site_url(url, doc, pages, repository),
+    )
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<title>{html.escape(doc.title)} · {html.escape(COURSE_TITLE)}</title>
+<style>{INDEX_CSS}{DOC_CSS}</style>
+</head>
+<body>
+<main>
+{doc_navigation(doc, docs)}
+{body}
+<footer>{html.escape(doc.source)} of the course's repository, rendered by <code>make site</code>.</footer>
+</main>
+</body>
+</html>
+"""
+
+
+def docs_digest(docs: list[Doc], root: Path = ROOT) -> str:
+    """A digest of what the documentation pages are made of: their Markdown, the images they embed, the repository."""
+    digest = hashlib.sha256(str(repository_url(root)).encode())
+    for doc in docs:
+        text = doc.path.read_bytes()
+        digest.update(doc.source.encode() + b"\0" + hashlib.sha256(text).digest())
+        for target in _MD_IMAGE_TARGET.findall(text.decode("utf-8", "replace")):
+            image = _embedded(target, doc, root)
+            digest.update(target.encode() + hashlib.sha256((image or "").encode()).digest())
+    return digest.hexdigest()
+
+
+def write_docs(out: Path, docs: list[Doc], lessons: list[Lesson], root: Path = ROOT) -> list[dict]:
+    """Write every documentation page into the site folder ``out``; return what was written."""
+    written = []
+    for doc in docs:
+        page = out / doc.page
+        page.parent.mkdir(parents=True, exist_ok=True)
+        page.write_text(doc_page(doc, docs, lessons, root), encoding="utf-8")
+        written.append({"page": doc.page, "source": doc.source, "bytes": page.stat().st_size})
+    return written
 
 
 # --------------------------------------------------------------------------- the build
@@ -580,27 +811,61 @@ def _replace_folder(built: Path, out: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def _rewrite_docs(out: Path, docs: list[Doc], lessons: list[Lesson], quick: bool, root: Path,
+                  info: dict) -> None:  # fmt: skip
+    """Write the documentation pages and the index of an otherwise up-to-date site, each file replaced whole."""
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-docs-", dir=out.parent))
+    try:
+        info["docs"] = write_docs(staging, docs, lessons, root)
+        (staging / "index.html").write_text(index_page(lessons, quick, docs), encoding="utf-8")
+        (staging / BUILD_INFO).write_text(json.dumps(info, indent=1) + "\n")
+        if (staging / "docs").is_dir():
+            (staging / "docs").chmod(0o755)
+            _replace_folder(staging / "docs", out / "docs")
+        elif (out / "docs").is_dir():
+            shutil.rmtree(out / "docs")
+        for name in (README_PAGE, "index.html", BUILD_INFO):
+            if (staging / name).exists():
+                os.replace(staging / name, out / name)
+            elif name == README_PAGE:
+                (out / name).unlink(missing_ok=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
 def build(notebooks_dir: Path = NOTEBOOKS, out: Path = SITE, *, timeout: int = CELL_TIMEOUT,
-          force: bool = False, log=print) -> bool:  # fmt: skip
+          force: bool = False, log=print, root: Path = ROOT) -> bool:  # fmt: skip
     """Build the site into ``out``; return False if it was already up to date.
+
+    The README and ``docs/*.md`` of ``root`` become pages too. When only they
+    changed, only their pages and the index are written again: no notebook runs.
 
     Raises:
         SiteError: A notebook failed (``out`` is left as it was).
     """
+    import nbformat
+
     env = kernel_env()
     quick = is_quick(env)
     paths = course_notebooks(notebooks_dir)
     digest = inputs_digest(paths, env)
+    docs = markdown_docs(root)
+    docs_digest_ = docs_digest(docs, root)
     info_path = out / BUILD_INFO
     if not force and info_path.exists() and (out / "index.html").exists():
         try:
-            if json.loads(info_path.read_text()).get("digest") == digest:
+            info = json.loads(info_path.read_text())
+        except ValueError:
+            info = {}
+        if info.get("digest") == digest:
+            if info.get("docs_digest") == docs_digest_:
                 log(f"site: {out}/index.html is up to date (--force rebuilds)")
                 return False
-        except ValueError:
-            pass
-
-    import nbformat
+            lessons = [describe(p, nbformat.read(p, as_version=4)) for p in paths]
+            _rewrite_docs(out, docs, lessons, quick, root, {**info, "docs_digest": docs_digest_})
+            log(f"site: the notebooks' pages are up to date; {len(docs)} documentation pages and the index "
+                "written again")  # fmt: skip
+            return True
 
     lessons = [describe(p, nbformat.read(p, as_version=4)) for p in paths]
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -620,11 +885,14 @@ def build(notebooks_dir: Path = NOTEBOOKS, out: Path = SITE, *, timeout: int = C
             pages.append({"page": lesson.page, "bytes": page.stat().st_size,
                           "seconds": round(time.monotonic() - t0, 1)})  # fmt: skip
             log(f"site: {lesson.page:38} {page.stat().st_size / 1e6:6.2f} MB  {time.monotonic() - t0:6.1f} s")
-        (staging / "index.html").write_text(index_page(lessons, quick), encoding="utf-8")
+        doc_pages = write_docs(staging, docs, lessons, root)
+        (staging / "index.html").write_text(index_page(lessons, quick, docs), encoding="utf-8")
         info = {
             "digest": digest,
+            "docs_digest": docs_digest_,
             "quick": quick,
             "pages": pages,
+            "docs": doc_pages,
             "seconds": round(time.monotonic() - started, 1),
         }
         (staging / BUILD_INFO).write_text(json.dumps(info, indent=1) + "\n")
@@ -635,7 +903,7 @@ def build(notebooks_dir: Path = NOTEBOOKS, out: Path = SITE, *, timeout: int = C
     total = sum(p["bytes"] for p in pages)
     log(
         f"site: {out / 'index.html'} and {len(pages)} pages, {total / 1e6:.1f} MB, "
-        f"built in {time.monotonic() - started:.0f} s"
+        f"{len(doc_pages)} documentation pages, built in {time.monotonic() - started:.0f} s"
     )
     return True
 

@@ -9,6 +9,7 @@ is checked in Chromium by tests/test_browser.py.
 from __future__ import annotations
 
 import base64
+import html
 import importlib.util
 import json
 import re
@@ -346,6 +347,112 @@ def test_a_page_has_navigation_and_loads_nothing_from_the_network(tmp_path):
     assert "<title>02 · Lesson 2 · Image compression" in page
 
 
+# --------------------------------------------------------------------------- the README and docs/ as pages
+
+
+def _repo(tmp_path: Path) -> Path:
+    """A tiny repository: a README whose Documentation list links two docs pages, one more page, a figure."""
+    root = tmp_path / "repo"
+    (root / "docs").mkdir(parents=True)
+    (root / "benchmarks").mkdir()
+    (root / "benchmarks" / "fig.png").write_bytes(PNG)
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "x"\n[project.urls]\nRepository = "https://github.com/o/r"\n'
+    )
+    (root / "README.md").write_text(
+        "# The course\n\n" + BADGES + "\n\nSee [the FAQ](docs/faq.md#why-not) and "
+        "[notebook 1](notebooks/01_lesson1.ipynb).\n\n## Documentation\n\n"
+        "- [Install](docs/install.md)\n- [FAQ](docs/faq.md)\n"
+    )
+    (root / "docs" / "install.md").write_text(
+        "# Installing `it`\n\n| a | b |\n| --- | ---: |\n| [FAQ](faq.md) | [back](../README.md) |\n\n"
+        "## Quick mode\n\n## Quick mode\n\n![plot](../benchmarks/fig.png) "
+        "[results](../benchmarks/results.md) [lesson](../notebooks/02_lesson2.ipynb#setup) [here](#quick-mode)\n"
+    )
+    (root / "docs" / "faq.md").write_text("# FAQ\n\n## Why not?\n\n[install](install.md#quick-mode)\n")
+    (root / "docs" / "zzz.md").write_text("Not linked from the README, no title.\n")
+    return root
+
+
+def _hrefs(page: str) -> list[str]:
+    return [html.unescape(h) for h in re.findall(r'<a [^>]*href="([^"]*)"', page)]
+
+
+def test_markdown_docs_come_in_the_readmes_order_with_their_titles(tmp_path):
+    docs = site.markdown_docs(_repo(tmp_path))
+    assert [(d.source, d.page, d.title) for d in docs] == [
+        ("README.md", "readme.html", "README"),
+        ("docs/install.md", "docs/install.html", "Installing it"),
+        ("docs/faq.md", "docs/faq.html", "FAQ"),
+        ("docs/zzz.md", "docs/zzz.html", "zzz"),
+    ]
+    assert site.markdown_docs(tmp_path / "nothing") == []
+
+
+def test_a_docs_page_links_to_the_sites_pages_embeds_its_figures_and_loads_nothing(tmp_path):
+    root = _repo(tmp_path)
+    docs = site.markdown_docs(root)
+    lessons = _lessons(tmp_path, 3)
+    install = site.doc_page(docs[1], docs, lessons, root)
+    assert _hrefs(install)[0] == "../index.html" and 'aria-current="page">Installing it<' in install
+    assert {"faq.html", "../readme.html", "https://github.com/o/r/blob/main/benchmarks/results.md",
+            "../02_lesson2.html#setup", "#quick-mode"} <= set(_hrefs(install))  # fmt: skip
+    assert '<h1 id="installing-it">Installing <code>it</code></h1>' in install
+    assert '<h2 id="quick-mode">' in install and '<h2 id="quick-mode-1">' in install  # GitHub's ids
+    assert '<th style="text-align:right">b</th>' in install  # a table, as GitHub renders it
+    assert re.search(r'<img src="data:image/png;base64,[^"]+" alt="plot"', install)
+    readme = site.doc_page(docs[0], docs, lessons, root)
+    assert {"docs/faq.html#why-not", "01_lesson1.html", "docs/install.html"} <= set(_hrefs(readme))
+    assert '<span class="cae-badge">Binder</span>' in readme and "badge_logo.svg" not in readme
+    for page in (install, readme):
+        assert "<script" not in page
+        loads = re.findall(
+            r"""<(?:img|script|link|iframe)\b[^>]*\b(?:src|href)=["']?((?:https?:)?//[^"' >]*)""", page
+        )
+        assert not loads, loads
+
+
+def test_every_link_of_the_real_readme_and_docs_leads_to_a_page_of_the_site(tmp_path):
+    """The course's own README and docs/ rendered: each relative link and #anchor lands on a page and heading."""
+    lessons = [
+        site.describe(p, nbformat.read(p, as_version=4)) for p in site.course_notebooks(site.NOTEBOOKS)
+    ]
+    docs = site.markdown_docs()
+    assert docs[0].page == "readme.html" and {d.source for d in docs[1:]} == {
+        f"docs/{p.name}" for p in (ROOT / "docs").glob("*.md")
+    }
+    written = site.write_docs(tmp_path, docs, lessons)
+    assert [w["page"] for w in written] == [d.page for d in docs]
+    for lesson in lessons:  # stand-ins for the executed notebooks' pages
+        (tmp_path / lesson.page).write_text("<html></html>")
+    (tmp_path / "index.html").write_text(site.index_page(lessons, True, docs))
+    broken = []
+    for page in [tmp_path / "index.html", *(tmp_path / doc.page for doc in docs)]:
+        for href in _hrefs(page.read_text()):
+            if re.match(r"[a-z]+:", href):
+                assert not href.startswith("file:"), href
+                continue
+            path, _, anchor = href.partition("#")
+            target = (page.parent / path).resolve() if path else page
+            if not target.is_file() or not target.is_relative_to(tmp_path):
+                broken.append(f"{page.name}: {href}")
+            elif anchor and f'id="{anchor}"' not in target.read_text():
+                broken.append(f"{page.name}: {href} (no heading)")
+    assert not broken, broken
+
+
+def test_index_lists_the_readme_and_the_docs_pages_after_the_notebooks(tmp_path):
+    root = _repo(tmp_path)
+    page = site.index_page(_lessons(tmp_path, 2), quick=False, docs=site.markdown_docs(root))
+    assert (
+        page.index('href="02_lesson2.html"')
+        < page.index('href="readme.html"')
+        < page.index('href="docs/install.html"')
+        < page.index('href="docs/zzz.html"')
+    )
+    assert "cae-lesson-title" not in page.partition("About the course")[2]  # the browser test counts lessons
+
+
 # --------------------------------------------------------------------------- a small build
 
 
@@ -357,24 +464,47 @@ def test_a_build_of_two_tiny_notebooks_then_a_failing_one_leaves_the_site_as_it_
     env = "import os\nprint(os.environ['CAE_QUICK'], os.environ['CAE_PROGRESS'])"
     nbformat.write(_notebook(1, "First", bar), notebooks / "01_first.ipynb")
     nbformat.write(_notebook(2, "Second", env), notebooks / "02_second.ipynb")
+    root = _repo(tmp_path)
     log = []
-    assert site.build(notebooks, out, timeout=120, log=log.append) is True
+    assert site.build(notebooks, out, timeout=120, log=log.append, root=root) is True
     assert sorted(p.name for p in out.iterdir()) == [".build-info.json", "01_first.html", "02_second.html",
-                                                     "index.html"]  # fmt: skip
+                                                     "docs", "index.html", "readme.html"]  # fmt: skip
+    assert sorted(p.name for p in (out / "docs").iterdir()) == ["faq.html", "install.html", "zzz.html"]
+    assert 'href="docs/faq.html#why-not"' in (out / "readme.html").read_text()
+    assert 'href="docs/faq.html"' in (out / "index.html").read_text()
     first = (out / "01_first.html").read_text()
     assert "299/299" in first and "298/299" not in first
     # The kernels ran in quick mode (CAE_QUICK was unset) with one progress line per epoch.
     assert re.search(r"<pre>1 epoch\s*</pre>", (out / "02_second.html").read_text())
     info = json.loads((out / ".build-info.json").read_text())
     assert info["quick"] is True and [p["page"] for p in info["pages"]] == ["01_first.html", "02_second.html"]
-    assert site.build(notebooks, out, log=log.append) is False and "up to date" in log[-1]
+    pages = ["readme.html", "docs/install.html", "docs/faq.html", "docs/zzz.html"]
+    assert [p["page"] for p in info["docs"]] == pages
+    assert site.build(notebooks, out, log=log.append, root=root) is False and "up to date" in log[-1]
+
+    # Only a docs page changed (one removed, one new): its pages and the index are written again, no notebook runs.
+    notebook_pages = {name: (out / name).read_bytes() for name in ("01_first.html", "02_second.html")}
+    (root / "docs" / "faq.md").write_text("# Questions\n\n[back](../README.md)\n")
+    (root / "docs" / "zzz.md").unlink()
+    (root / "docs" / "new.md").write_text("# New page\n")
+    with monkeypatch.context() as patch:
+        patch.setattr(site, "execute", lambda *args, **kwargs: pytest.fail("a notebook ran again"))
+        assert site.build(notebooks, out, log=log.append, root=root) is True and "documentation" in log[-1]
+    assert {name: (out / name).read_bytes() for name in notebook_pages} == notebook_pages
+    assert sorted(p.name for p in (out / "docs").iterdir()) == ["faq.html", "install.html", "new.html"]
+    assert '<h1 id="questions">Questions</h1>' in (out / "docs" / "faq.html").read_text()
+    assert ">Questions</a>" in (out / "index.html").read_text()
+    assert site.build(notebooks, out, log=log.append, root=root) is False and "up to date" in log[-1]
+    # no staging folder left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notebooks", "repo", "site"]
 
     nbformat.write(_notebook(2, "Second", "print('fine')", "1 / 0"), notebooks / "02_second.ipynb")
-    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     with pytest.raises(site.SiteError, match=r"02_second.ipynb failed in cell 3 .*ZeroDivisionError"):
-        site.build(notebooks, out, timeout=120, log=log.append)
-    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["notebooks", "site"]  # no staging folder left
+        site.build(notebooks, out, timeout=120, log=log.append, root=root)
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    # no staging folder left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notebooks", "repo", "site"]
 
 
 def test_the_builders_examples():
