@@ -200,6 +200,27 @@ def test_ex3_rejects_bits_for_bytes_swapped_figures_and_two_rotated_priors(ex3):
         check.rotation_worth_it(plain, rotated, bp, 100 * br, latents=latents, model=model)
 
 
+def test_ex3_rejects_the_real_files_bytes_even_where_they_are_within_rounding_of_the_ideal(ex3, shipped):
+    """The learner review: in full mode (10,000 digits) the real file's bytes per digit passed as ideal bytes."""
+    ns, latents, model = ex3
+    digits, _ = shipped
+    plain, rotated = ns["plain"], ns["rotated"]
+    real_plain = codec.measure(digits, plain, step=1.0).bytes_per_image
+    real_rotated = codec.measure(digits, rotated, step=1.0).bytes_per_image
+    with pytest.raises(
+        exercises.ExerciseFailed, match=r"bytes_plain = .* is the real file's bytes per digit"
+    ):
+        check.rotation_worth_it(plain, rotated, real_plain, real_rotated, latents=latents, model=model)
+    # Rounded to two decimals is fine, and the message of a wrong figure says how much rounding is allowed.
+    check.rotation_worth_it(
+        plain, rotated, round(ns["bytes_plain"], 2), ns["bytes_rotated"], latents=latents, model=model
+    )
+    with pytest.raises(exercises.ExerciseFailed, match=r"allows 0.006 for rounding"):
+        check.rotation_worth_it(
+            plain, rotated, ns["bytes_plain"] + 0.05, ns["bytes_rotated"], latents=latents, model=model
+        )
+
+
 # Exercise 4: a digit range-coded by hand
 
 TINY_STEPS = (2.0**-6, 2.0**-7)
@@ -247,8 +268,22 @@ def test_ex4_solution_passes_on_the_shipped_model(shipped):
         ('words.astype("<u4").tobytes()', 'words.astype(">u4").tobytes()', r"32-bit word are reversed"),
         ("return symbols, words", "return symbols.astype(float) + 0.5, words", r"symbols should be integers"),
         ('.tobytes().rstrip(b"\\0")', "", r"payload is an array of uint32"),
+        (
+            "data.to_float(digit[None])",
+            "digit[None].astype(np.float32)[..., None] * 1e4",
+            r"constriction refused a symbol .* pixels 0-255\? scale the digit first",
+        ),
     ],
-    ids=["unrotated", "floor", "no-step", "other-support", "big-endian", "half-integers", "words"],
+    ids=[
+        "unrotated",
+        "floor",
+        "no-step",
+        "other-support",
+        "big-endian",
+        "half-integers",
+        "words",
+        "unscaled",
+    ],
 )
 def test_ex4_rejects_a_plausible_mistake(tiny, old, new, message):
     ns = dict(tiny, np=np, data=data, constriction=constriction)
