@@ -1,9 +1,37 @@
-"""Figures the notebooks share: digit grids and class/pixel summaries."""
+"""Figures the notebooks share: digit grids and class/pixel summaries.
+
+Every figure describes itself: each helper stores a text of what it shows,
+with its numbers (:func:`describe`), which becomes the picture's alt text in
+the notebook's output (:mod:`cae_lib.figure_text`). Describe a figure of your
+own the same way: ``plotting.describe(fig, "...")``.
+"""
 
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+
+from .figure_text import count, describe, description, install, listing, num, value_range
+
+__all__ = [
+    "architecture_diagram", "codec_pipeline_diagram", "describe", "description", "plot_class_balance",
+    "plot_history", "plot_pixel_histogram", "show_digits", "show_digits_by_class", "show_image_grid",
+    "show_reconstructions",
+]  # fmt: skip
+
+install()  # inside IPython: every figure's PNG output carries its description as alt text
+
+
+def _size(image) -> str:
+    shape = np.shape(image)
+    return f"{shape[1]}×{shape[0]}" if len(shape) >= 2 else "?"
+
+
+def _psnr_db(originals, reconstructions) -> np.ndarray:
+    """PSNR of each pair of [0, 1] images, in dB (inf for identical ones)."""
+    mse = ((originals - reconstructions) ** 2).reshape(len(originals), -1).mean(axis=1)
+    with np.errstate(divide="ignore"):
+        return 10 * np.log10(1.0 / mse)
 
 
 def _squeeze(image) -> np.ndarray:
@@ -44,6 +72,11 @@ def show_digits(
     if suptitle:
         fig.suptitle(suptitle)
     fig.tight_layout()
+    text = f"{count(n, 'image')} of {_size(images[0])} pixels"
+    text += f" in {count(nrows, 'row')} of {ncols}" if nrows > 1 else " side by side" if n > 1 else ""
+    if titles is not None:
+        text += f", titled {listing(titles)}"
+    describe(fig, text[0].upper() + text[1:] + ".")
     return fig
 
 
@@ -75,6 +108,11 @@ def show_digits_by_class(images, labels, *, per_class: int = 8, class_names=None
         name = class_names[cls] if class_names is not None else str(cls)
         axes[row, 0].set_ylabel(name, rotation=0, ha="right", va="center")
     fig.tight_layout()
+    names = [class_names[c] if class_names is not None else str(c) for c in classes]
+    sizes = [int((labels == c).sum()) for c in classes]
+    describe(fig, f"The first {count(per_class, 'image')} of each of {count(len(classes), 'class', 'classes')} "
+                  f"({listing(names)}), one row per class, from {num(len(labels))} images "
+                  f"({value_range(sizes)} per class).")  # fmt: skip
     return fig
 
 
@@ -92,16 +130,21 @@ def plot_class_balance(labels_by_split: dict, *, ax=None):
         _, ax = plt.subplots(figsize=(8, 3))
     width = 0.8 / len(labels_by_split)
     top = 0.0
+    summary = []
     for i, (split, labels) in enumerate(labels_by_split.items()):
         counts = np.bincount(np.asarray(labels), minlength=10)
         shares = 100 * counts / counts.sum()
         top = max(top, shares.max())
         ax.bar(np.arange(len(counts)) + i * width, shares, width=width, label=f"{split} ({counts.sum():,})")
+        lo, hi = int(np.argmin(shares)), int(np.argmax(shares))
+        summary.append(f"{split} ({num(counts.sum())} images) from {shares[lo]:.1f} % (class {lo}) "
+                       f"to {shares[hi]:.1f} % (class {hi})")  # fmt: skip
     ax.set_xticks(np.arange(10) + width * (len(labels_by_split) - 1) / 2, [str(d) for d in range(10)])
     ax.set_xlabel("class")
     ax.set_ylabel("share of images (%)")
     ax.set_ylim(0, top * 1.3)
     ax.legend(loc="upper center", ncol=len(labels_by_split))
+    describe(ax, f"Bar chart of each class's share of the images, per split: {'; '.join(summary)}.")
     return ax
 
 
@@ -116,6 +159,12 @@ def plot_pixel_histogram(images, *, ax=None, log: bool = True):
         ax.set_yscale("log")
     ax.set_xlabel("pixel value")
     ax.set_ylabel("pixels" + (" (log scale)" if log else ""))
+    if values.size:
+        lo, hi = values.min(), values.max()
+        text = (f"Histogram of {num(values.size)} pixel values from {num(lo)} to {num(hi)}, in {len(counts)} bins"
+                f"{', counts on a log scale' if log else ''}: {100 * np.mean(values == lo):.1f} % are {num(lo)}, "
+                f"{100 * np.mean(values == hi):.1f} % are {num(hi)}; mean {num(values.mean())}.")  # fmt: skip
+        describe(ax, text)
     return ax
 
 
@@ -131,6 +180,10 @@ def plot_history(history, *, ax=None):
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss")
     ax.legend()
+    parts = [f"training from {num(hist['loss'][0])} to {num(hist['loss'][-1])}"]
+    if "val_loss" in hist:
+        parts.append(f"validation from {num(hist['val_loss'][0])} to {num(hist['val_loss'][-1])}")
+    describe(ax, f"Loss per epoch over {count(len(epochs), 'epoch')}: {', '.join(parts)}.")
     return ax
 
 
@@ -169,6 +222,15 @@ def show_image_grid(rows, *, row_labels=None, col_labels=None, cmap="gray", symm
         if row_labels is not None:
             axes[i, 0].set_ylabel(str(row_labels[i]), fontsize=8)
     fig.tight_layout()
+    cells = sum(len(r) for r in rows)
+    text = f"A table of {count(cells, 'image')}, {count(nrows, 'row')} of {count(ncols, 'column')}"
+    if col_labels is not None:
+        text += f"; columns: {listing(col_labels)}"
+    if row_labels is not None:
+        text += f"; rows: {listing(row_labels)}"
+    if symmetric:
+        text += f"; each image's colour scale ({cmap}) is symmetric about zero"
+    describe(fig, text + ".")
     return fig
 
 
@@ -194,6 +256,16 @@ def show_reconstructions(originals, reconstructions, *, titles=None, size=1.2):
     for i, label in enumerate(["original", "reconstruction", "|error|"]):
         axes[i, 0].set_ylabel(label, fontsize=8)
     fig.tight_layout()
+    psnr = _psnr_db(originals, reconstructions)
+    n = len(originals)
+    finite = psnr[np.isfinite(psnr)]
+    mean = num(finite.mean()) if finite.size else "inf"
+    text = (f"{count(n, 'image')} (top row), their reconstructions (middle row, PSNR {value_range(psnr, ' dB')}, "
+            f"mean {mean} dB) and absolute error maps (bottom row, largest error {num(errors.max())} of the "
+            "full range, dark: none)")  # fmt: skip
+    if titles is not None:
+        text += f"; titled {listing(titles)}"
+    describe(fig, text[0].upper() + text[1:] + ".")
     return fig
 
 
@@ -302,6 +374,23 @@ def codec_pipeline_diagram(
     ax.set_ylim(y_bottom - 1.0, y_top + 1.0)
     ax.axis("off")
     ax.figure.tight_layout()
+    step_words = "" if step is None else f" with step {step:g}"
+    shown_words = "" if not shown else f" ({shown.strip()})"
+    if file_bytes is not None and payload_bytes is not None:
+        file_words = f"a .cae file of {file_bytes} bytes ({file_bytes - payload_bytes} header and checksum, " \
+                     f"{payload_bytes} payload)"  # fmt: skip
+    elif file_bytes is not None:
+        file_words = f"a .cae file of {file_bytes} bytes"
+    elif payload_bytes is not None:
+        file_words = f"a payload of {payload_bytes} bytes"
+    else:
+        file_words = "a .cae file"
+    decoded_words = "" if psnr_db is None else f", {psnr_db:.1f} dB PSNR"
+    describe(ax, f"Diagram of the codec. Compress (top row, left to right): a {image_side}×{image_side} digit of "
+                 f"{pixels} bytes, the encoder, a latent of {latent_dim} float32 values ({4 * latent_dim} bytes), "
+                 f"rotated, quantised{step_words} to {latent_dim} integer symbols{shown_words}, range coded into "
+                 f"{file_words}. Decompress (bottom row, right to left): range decoder, {latent_dim} integers, "
+                 f"un-rotated, the decoder, a decoded {image_side}×{image_side} digit{decoded_words}.")  # fmt: skip
     return ax.figure
 
 
@@ -328,6 +417,18 @@ def _layer_box_text(layer) -> tuple[str, str]:
         text, kind = f"{layer.name}\n{kind_name}", "reshape"
     params = int(layer.count_params())
     return f"{text}\n→ {shape_text}" + (f"\n{params:,} params" if params else ""), kind
+
+
+def _layer_words(layer) -> str:
+    """One layer in words for :func:`architecture_diagram`'s description: "conv1 (Conv2D 16, 3×3, stride 2) → 14×14×16"."""
+    text, kind = _layer_box_text(layer)
+    lines = text.split("\n")
+    if kind == "input":
+        return f"{layer.name} (input) {lines[-1]}"
+    what = [w.lstrip("+ ") for w in lines[1:] if not w.startswith("→") and "params" not in w]
+    shape = next(w[2:] for w in lines if w.startswith("→ "))
+    params = int(layer.count_params())
+    return f"{lines[0]} ({', '.join(what)}) → {shape}" + (f", {params:,} parameters" if params else "")
 
 
 def architecture_diagram(encoder=None, decoder=None, *, latent_dim: int = 28, ax=None):
@@ -358,6 +459,7 @@ def architecture_diagram(encoder=None, decoder=None, *, latent_dim: int = 28, ax
     encoder = models.build_encoder(latent_dim) if encoder is None else encoder
     decoder = models.build_decoder(latent_dim) if decoder is None else decoder
     rows = [[_layer_box_text(layer) for layer in model.layers] for model in (encoder, decoder)]
+    said = ["; ".join(_layer_words(layer) for layer in model.layers) for model in (encoder, decoder)]
     columns = max(len(row) for row in rows)
     dx, y_top, y_bottom = 1.55, 2.3, 0.0
     if ax is None:
@@ -394,4 +496,7 @@ def architecture_diagram(encoder=None, decoder=None, *, latent_dim: int = 28, ax
     ax.set_ylim(y_bottom - 1.3, y_top + 1.3)
     ax.axis("off")
     ax.figure.tight_layout()
+    describe(ax, f"Diagram of the layers. {encoder.name}, {num(encoder.count_params())} parameters, top row left "
+                 f"to right: {said[0]}. {decoder.name}, {num(decoder.count_params())} parameters, bottom row right "
+                 f"to left: {said[1]}.")  # fmt: skip
     return ax.figure

@@ -418,4 +418,23 @@ def plot_rate_distortion(points, *, ax=None, size: str = "bytes_per_image", titl
     ax.legend(fontsize=8, ncol=2)
     if title:
         ax.set_title(title)
+    _describe_rate_distortion(ax, points, size)
     return ax
+
+
+def _describe_rate_distortion(ax, points, size: str) -> None:
+    """The chart's text (:mod:`cae_lib.figure_text`): each method's range of bytes and of PSNR."""
+    from .figure_text import describe, num, value_range
+
+    parts = []
+    for method in dict.fromkeys(p.method for p in points):
+        mine = [p for p in points if p.method == method and np.isfinite(p.mean_psnr_db)]
+        sizes = [getattr(p, size) for p in mine]
+        if method == "PNG" and sizes:
+            parts.append(f"PNG (lossless) at {num(sizes[0])} bytes")
+        elif mine:
+            parts.append(
+                f"{method} {value_range(sizes)} bytes at {value_range([p.mean_psnr_db for p in mine], ' dB')}"
+            )
+    what = "bytes per digit" if size == "bytes_per_image" else "bytes of a one-digit file"
+    describe(ax, f"Mean PSNR against {what} (log scale), one line per method: {'; '.join(parts)}.")

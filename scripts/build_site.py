@@ -236,7 +236,8 @@ def widget_html(model_id: str, states: dict, _depth: int = 0) -> str:
         if src is None:
             return ""
         size = "".join(f' {k}="{html.escape(str(state[k]))}"' for k in ("width", "height") if state.get(k))
-        return f'<img class="cae-w-image" src="{src}"{size} alt="{desc or "widget image"}">'
+        alt = desc or html.escape(str(state.get("tooltip") or "")) or "widget image"  # the widget's own text
+        return f'<img class="cae-w-image" src="{src}"{size} alt="{alt}">'
     if kind in ("HTML", "HTMLMath"):
         return f'<div class="cae-w-html">{label}{state.get("value", "")}</div>'
     if kind in ("Label", "Text", "Textarea", "Password", "Combobox"):
@@ -281,7 +282,8 @@ def _output_html(output: dict) -> str:
     data = output.get("data", {})
     for kind in ("png", "jpeg"):
         if f"image/{kind}" in data:
-            return f'<img src="data:image/{kind};base64,{data[f"image/{kind}"].strip()}" alt="output">'
+            alt = html.escape(str(output.get("metadata", {}).get(f"image/{kind}", {}).get("alt") or "output"))
+            return f'<img src="data:image/{kind};base64,{data[f"image/{kind}"].strip()}" alt="{alt}">'
     if "text/html" in data:
         return data["text/html"] if isinstance(data["text/html"], str) else "".join(data["text/html"])
     if "text/plain" in data:
@@ -444,6 +446,17 @@ TEMPLATE = """{%- extends 'index.html.j2' -%}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
 {%- block extra_css -%}<style type="text/css">{{ resources.cae_css }}</style>{%- endblock extra_css -%}
+{#- the lab template writes no alt: an image output's description (cae_lib.figure_text) becomes its alt text -#}
+{%- block data_png scoped -%}
+{%- set alt = output | get_metadata('alt', 'image/png') -%}
+{%- if alt %}{{ super() | replace('<img src=', '<img alt="' ~ (alt | escape_html) ~ '" src=', 1) }}
+{%- else %}{{ super() }}{% endif -%}
+{%- endblock data_png -%}
+{%- block data_jpg scoped -%}
+{%- set alt = output | get_metadata('alt', 'image/jpeg') -%}
+{%- if alt %}{{ super() | replace('<img src=', '<img alt="' ~ (alt | escape_html) ~ '" src=', 1) }}
+{%- else %}{{ super() }}{% endif -%}
+{%- endblock data_jpg -%}
 {%- block body_header -%}{{ super() }}
 {{ resources.cae_nav_top }}
 {{ resources.cae_banner }}

@@ -29,6 +29,7 @@ import numpy as np
 
 from .. import codec, metrics, pretrained
 from ..config import DEFAULT_LATENT_DIM
+from ..figure_text import count, num, value_range
 from ..images import NUM_PIXELS, image_batch
 from .display import _display
 from .mosaic import digit_mosaic
@@ -334,14 +335,42 @@ class LatentExplorer:
 
     def _draw(self, digits, decoded, psnr, key, step) -> None:
         self.image.value = digit_mosaic(digits, decoded, titles=[f"{p:.1f} dB" for p in psnr])
+        model = f"the rate-aware model {key}" if isinstance(key, str) else f"the latent-{key} autoencoder"
+        setting = "from its float32 latent" if step == FLOAT else f"at quantisation step {step:g}"
+        first, last = int(self.indices[0]), int(self.indices[-1])
+        digits_words = count(len(digits), "test digit")
+        self.image.tooltip = (  # the picture's text: a title in JupyterLab, the alt text on the course site
+            f"{digits_words[0].upper()}{digits_words[1:]} (top row, indices {first} to {last}), decoded by {model} "
+            f"{setting} (middle row, PSNR {value_range(psnr, ' dB')}) and their signed errors (bottom row, red: "
+            "decoded too bright, blue: too dark)."
+        )  # fmt: skip
         if isinstance(key, str) and step not in self.rate_curve:  # measured when first needed
             self.stats.value = (f"<p>measuring the {len(self.rate_models)} rate-aware models on "
                                 f"{len(self.reference)} digits at {_setting_label(step)} (once)...</p>")  # fmt: skip
             self.rate_curve.update(self._sweep(self.rate_models, [step]))
         png_key = (step, key)
         if png_key not in self._curve_png:  # the curve depends only on the setting: draw each once
-            self._curve_png[png_key] = self._draw_curve(key, step)
-        self.curve_image.value = self._curve_png[png_key]
+            self._curve_png[png_key] = self._draw_curve(key, step), self._curve_text(key, step)
+        self.curve_image.value, self.curve_image.tooltip = self._curve_png[png_key]
+
+    def _curve_text(self, key, step) -> str:
+        """What the curve shows, with its numbers: the picture's text (title in JupyterLab, alt text on the site)."""
+        rows = self.curve[step]
+        sizes, psnrs = [r[1] for r in rows], [r[2] for r in rows]
+        text = (f"Mean PSNR against bytes per digit (log scale) on {len(self.reference)} test digits, one grey line "
+                f"per quantisation setting; at {_setting_label(step)} (red) the latent sizes "
+                f"{value_range([r[0] for r in rows])} take {value_range(sizes)} bytes for "
+                f"{value_range(psnrs, ' dB')}.")  # fmt: skip
+        if isinstance(key, str):
+            rate_rows = self.rate_curve[step]
+            text += (f" The rate-aware models (green) take {value_range([r[1] for r in rate_rows])} bytes for "
+                     f"{value_range([r[2] for r in rate_rows], ' dB')}.")  # fmt: skip
+            _, size, level = next(r for r in rate_rows if r[0] == key)
+            star = key
+        else:
+            _, size, level = next(r for r in rows if r[0] == key)
+            star = f"latent {key}"
+        return text + f" The star marks the current model, {star}: {num(size)} bytes, {level:.2f} dB."
 
     def _draw_curve(self, key, step) -> bytes:
         """The sweep curve with the current setting marked; one persistent figure, only the data changes."""

@@ -72,6 +72,11 @@ class GuessTheOriginal:
         if self.original_side == "right":
             pair = pair[::-1]
         self.image.value = self._pair_png(*pair)
+        h, wd = self.originals.shape[1:]
+        self.image.tooltip = (  # the picture's text (title in JupyterLab, alt text on the site); not the answer
+            f"Two {wd}×{h} digits side by side, enlarged {self.zoom} times: test digit {self.index} and its "
+            "reconstruction, in random order. Which one is the original?"
+        )
         self.stats.value = self._stats_html()
 
     def guess(self, side: str) -> bool:
