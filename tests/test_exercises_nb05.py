@@ -18,13 +18,13 @@ pytestmark = pytest.mark.usefixtures("strict")
 # ---------------------------------------------------------------- Exercise 1: the decoder
 
 
-def wrong_decoder(*, drop_relu=False, stride=2, linear_pixels=False, fixed_latent=False):
+def wrong_decoder(*, drop_relu=False, stride=2, linear_pixels=False, fixed_latent=False, dense1_bias=True):
     """The reference decoder with one plausible mistake."""
 
     def build(latent_dim=28):
         layers = keras.layers
         latent = keras.Input(shape=(28 if fixed_latent else latent_dim,), name="latent")
-        x = layers.Dense(256, activation="relu", name="dense1")(latent)
+        x = layers.Dense(256, activation="relu", use_bias=dense1_bias, name="dense1")(latent)
         x = layers.Dense(7 * 7 * 16, activation="relu", name="dense2")(x)
         x = layers.Reshape((7, 7, 16), name="unflatten")(x)
         x = layers.Conv2DTranspose(32, 3, strides=stride, padding="same", activation="relu", name="deconv1")(
@@ -58,6 +58,7 @@ def test_the_decoder_check_catches_a_missing_relu_a_wrong_stride_and_a_missing_s
     rejects(
         check.decoder, wrong_decoder(linear_pixels=True), digits, match="pixels applies 'linear'.*'sigmoid'"
     )
+    rejects(check.decoder, wrong_decoder(dense1_bias=False), digits, match="dense1 .* it has no bias")
 
 
 def test_the_decoder_check_catches_a_decoder_that_ignores_latent_dim(fake_digits):
@@ -134,6 +135,20 @@ def test_the_transposed_convolution_check_names_overwritten_unspaced_and_swapped
     rejects(check.conv_transpose, transposed_output, digit, match=r"rows and columns are swapped")
 
 
+def test_the_transposed_convolution_check_names_a_transposed_kernel_and_an_integer_output(fake_digits):
+    right = run_solution("05_decoding_ex2")["conv_transpose2d"]
+    digit = fake_digits(1)[0] / 255
+
+    def kernel_transposed(image, kernel, stride=1):
+        return right(image, kernel.T, stride)
+
+    def integer_output(image, kernel, stride=1):
+        return right(image, kernel, stride).astype(int)
+
+    rejects(check.conv_transpose, kernel_transposed, digit, match=r"transposed kernel \(kernel.T\)")
+    rejects(check.conv_transpose, integer_output, digit, match=r"holds whole numbers")
+
+
 # ---------------------------------------------------------------- Exercise 3: compile and fit
 
 
@@ -202,6 +217,30 @@ def test_the_training_step_check_catches_wrong_targets_a_wrong_loss_and_no_valid
     rejects(check.training_step, history, model, x_val, updates=200, match="not numbers .*training blew up")
 
 
+def test_the_training_step_check_catches_logits_the_wrong_validation_digits_and_a_slow_optimizer(
+    steps_context, fake_digits
+):
+    """The second learner review: each of these passed, or failed with a message that pointed elsewhere."""
+    x, x_val = steps_context["x_first"], steps_context["x_val_f"]
+    test_digits = data.to_float(fake_digits(300, seed=5))
+
+    def fitted(loss="binary_crossentropy", optimizer=None, validation=None):
+        model = tiny_autoencoder()
+        model.compile(optimizer=optimizer or keras.optimizers.Adam(3e-3), loss=loss)
+        val = validation if validation is not None else x_val
+        return model.fit(x, x, batch_size=32, validation_data=(val, val), verbose=0), model
+
+    history, model = fitted(loss=keras.losses.BinaryCrossentropy(from_logits=True))
+    rejects(check.training_step, history, model, x_val, updates=200, match="from_logits=True.*second sigmoid")
+    for validation in (x, test_digits):  # on the training digits, on the test digits
+        history, model = fitted(validation=validation)
+        rejects(
+            check.training_step, history, model, x_val, updates=200, match="validate on the validation digits"
+        )
+    history, model = fitted(optimizer=keras.optimizers.SGD(learning_rate=1e-4))
+    rejects(check.training_step, history, model, x_val, updates=200, match="Your optimizer is SGD .*Adam")
+
+
 # ---------------------------------------------------------------- Exercise 4: worst and best classes
 
 
@@ -239,6 +278,8 @@ def test_the_class_check_catches_the_worst_single_digit_swapped_classes_and_the_
     # The learner review: a duplicate and a fourth index passed (only the set was compared)
     rejects(check.classes, (8, 1, [*three, three[0]]), psnr, labels, match="three different indices")
     rejects(check.classes, (8, 1, [*three, eights[-1]]), psnr, labels, match="4 values")
+    # worst_three forgotten: two values (the check raised a ValueError while unpacking)
+    rejects(check.classes, (8, 1), psnr, labels, match=r"give three things.*2 values")
 
 
 def test_the_class_check_catches_the_three_worst_of_any_class_and_the_three_best(class_context):

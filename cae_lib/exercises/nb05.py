@@ -31,6 +31,14 @@ def _activation(layer) -> str:
     return "-" if activation is None else getattr(activation, "__name__", str(activation))
 
 
+def _last_layer(model):
+    """The layer that makes a model's output, inside nested models (an autoencoder's decoder's last layer)."""
+    layer = model
+    while getattr(layer, "layers", None):
+        layer = layer.layers[-1]
+    return layer
+
+
 def average_digit_psnr(images) -> float:
     """Mean PSNR (dB) of drawing the average of ``images`` for every one of them: a reference for a model's PSNR."""
     from .. import metrics
@@ -134,9 +142,14 @@ def decoder(build_decoder, digits) -> str:
                 hint = ": a transposed convolution with kernel_size=3, strides=2, padding='same' doubles the size"
             raise Wrong(f"layer {name} outputs {got_shape}, the reference {want_shape}{hint}")
         if got.count_params() != want.count_params():
+            bias = int(want_shape[-1])  # one bias per unit or filter
+            hint = (
+                "it has no bias: leave use_bias at its default (True)"
+                if want.count_params() - got.count_params() == bias and not getattr(got, "use_bias", True)
+                else "check its number of units or filters and its kernel size (3)"
+            )
             raise Wrong(
-                f"layer {name} has {got.count_params():,} parameters, the reference {want.count_params():,}: "
-                "check its number of units or filters and its kernel size (3)"
+                f"layer {name} has {got.count_params():,} parameters, the reference {want.count_params():,}: {hint}"
             )
         if _activation(got) != _activation(want):
             raise Wrong(
@@ -251,6 +264,21 @@ def conv_transpose(conv_transpose2d, image) -> str:
         ]:
             if candidate.shape == got.shape and np.allclose(got, candidate, rtol=1e-4, atol=1e-4):
                 raise Wrong(f"for {what} the outputs differ from TensorFlow's: {hint}")
+        if np.allclose(got, library_conv_transpose2d(x, kernel.T, stride), rtol=1e-4, atol=1e-4) or (
+            kernel.shape[0] == kernel.shape[1]
+            and np.allclose(
+                got, library_conv_transpose2d(x, kernel.T[::-1, ::-1], stride), rtol=1e-4, atol=1e-4
+            )
+        ):
+            raise Wrong(
+                f"for {what} your output is what the transposed kernel (kernel.T) gives: kernel[a, b] lands a rows "
+                "down and b columns right of the stamp's corner, out[i*stride + a, j*stride + b]"
+            )
+        if np.all(got == np.round(got)) and np.abs(got - want).max() < 1:
+            raise Wrong(
+                f"for {what} your output holds whole numbers: an integer array (np.zeros_like of an int image, or "
+                "dtype=int) drops the fractions as stamps are added; make the output float: np.zeros(..., np.float32)"
+            )
         row, col = np.unravel_index(np.argmax(np.abs(got - want)), want.shape)
         raise Wrong(
             f"for {what} the outputs differ by up to {np.abs(got - want).max():.3g} (first at row {row}, "
@@ -302,6 +330,12 @@ def training_step(history, model, x_val, *, updates=None, held_out=None) -> str:
             f"the model is compiled with loss {_loss_name(model.loss)!r}; the course trains with "
             "'binary_crossentropy' (notebook 06 compares losses)"
         )
+    loss_config = getattr(model.loss, "get_config", dict)() if not isinstance(model.loss, str) else {}
+    if loss_config.get("from_logits") and _activation(_last_layer(model)) == "sigmoid":
+        raise Wrong(
+            "the loss has from_logits=True, but the decoder already ends in a sigmoid: the loss would apply a "
+            "second sigmoid to pixels in [0, 1]; keep from_logits=False (the default), 'binary_crossentropy'"
+        )
     if "val_loss" not in history.history:
         raise Wrong("no validation curve: pass validation_data=(x_val_f, x_val_f) to fit")
     epochs = len(history.history["val_loss"])
@@ -312,9 +346,31 @@ def training_step(history, model, x_val, *, updates=None, held_out=None) -> str:
         else:
             hint = "fit on x_first (not the validation digits, which must stay unseen) with batch_size=BATCH"
         raise Wrong(f"this fit made {done} updates, one epoch over x_first makes {updates}: {hint}")
+    validation = _float_images(x_val)
+    on_x_val = float(
+        model.evaluate(validation, validation, batch_size=1000, verbose=0, return_dict=True)["loss"]
+    )
+    reported = float(history.history["val_loss"][-1])
+    if np.isfinite(on_x_val) and abs(on_x_val - reported) > 1e-4 * max(abs(on_x_val), 1e-6) + 1e-6:
+        raise Wrong(
+            f"the validation loss of the fit ({reported:.4f}) is not the model's loss on x_val_f ({on_x_val:.4f}): "
+            "validate on the validation digits, validation_data=(x_val_f, x_val_f), not on x_first (the digits "
+            "it trains on) nor on the test digits (kept for the end)"
+        )
     measured_on = "held-out" if held_out is not None else "validation"
     digits = _float_images(held_out if held_out is not None else x_val)[:500]
-    correlation = _require_trained(model, digits, "the model")
+    try:
+        correlation = _require_trained(model, digits, "the model")
+    except Wrong as wrong:
+        optimizer = getattr(model, "optimizer", None)
+        name = type(optimizer).__name__
+        if optimizer is not None and name != "Adam":
+            rate = float(np.asarray(getattr(optimizer, "learning_rate", np.nan)))
+            raise Wrong(
+                f"{wrong} Your optimizer is {name} (learning rate {rate:g}): in one epoch it barely moves the "
+                "weights; the course compiles with keras.optimizers.Adam(learning_rate=3e-3)"
+            ) from None
+        raise
     psnr = metrics.mean_psnr(digits, training.predict_in_batches(model, digits), data_range=1.0)
     return (
         f"binary cross-entropy, {done} updates, validation loss {history.history['val_loss'][-1]:.4f}; on "
@@ -335,6 +391,11 @@ def _digit_class(value, name: str) -> int:
 @exercise("05_decoding_ex4", "the worst and best digit classes")
 def classes(answer, psnr, labels) -> str:
     """Check ``(worst_class, best_class, worst_three)`` against the per-digit ``psnr`` and their ``labels``."""
+    if not isinstance(answer, (tuple, list)) or len(answer) != 3:
+        raise Wrong(
+            "give three things, (worst_class, best_class, worst_three). Received: "
+            + (f"{len(answer)} values" if isinstance(answer, (tuple, list)) else type(answer).__name__)
+        )
     worst, best, three = (
         answered(value, name) for value, name in zip(answer, ("worst_class", "best_class", "worst_three"))
     )
