@@ -287,6 +287,20 @@ def test_a_plain_autoencoder_at_high_noise_does_not_pass_as_a_denoiser(held_out,
     )
 
 
+def test_a_box_blur_that_learnt_nothing_is_no_denoiser(held_out, strict):
+    """The second learner review: a 3 x 3 AveragePooling2D passed at σ 0.3 (better than the noisy input and the mean)."""
+    import keras
+
+    inputs = keras.Input((28, 28, 1))
+    blur = keras.Model(inputs, keras.layers.AveragePooling2D(3, strides=1, padding="same")(inputs))
+    for sigma in (0.3, 0.5):
+        rejects(check.denoiser, blur, sigma=sigma, clean=held_out, match=r"3 x 3 box blur of the noisy input")
+    noisy = np.clip(held_out + np.random.default_rng(0).normal(0, 0.3, held_out.shape), 0, 1)
+    assert np.allclose(
+        check.box_blur(noisy)[:, 1:-1, 1:-1], np.asarray(blur(noisy))[:, 1:-1, 1:-1], atol=1e-5
+    )
+
+
 # --------------------------------------------------------------------- the paired bound
 
 

@@ -27,6 +27,14 @@ DENOISER_MARGIN_DB = 0.5
 DENOISER_SEED = 2024
 
 
+def box_blur(images) -> np.ndarray:
+    """Each pixel replaced by the mean of its 3 x 3 neighbourhood (edges repeated): denoising with no learning at all."""
+    images = np.asarray(images, dtype=np.float32)
+    padded = np.pad(images, [(0, 0), (1, 1), (1, 1)] + [(0, 0)] * (images.ndim - 3), mode="edge")
+    h, w = images.shape[1:3]
+    return sum(padded[:, i : i + h, j : j + w] for i in range(3) for j in range(3)) / np.float32(9)
+
+
 def _close(a, b) -> bool:
     return a.shape == b.shape and bool(np.allclose(a, b, rtol=1e-4, atol=1e-3))
 
@@ -230,9 +238,9 @@ def denoiser(model, sigma=..., clean=None):
     Measured on ``clean`` (held-out float digits in [0, 1], e.g. test digits)
     with noise the learner's model has never seen (a fixed seed of the check):
     its mean PSNR against the clean digits must beat, by
-    :data:`DENOISER_MARGIN_DB`, both the noisy input's and the mean digit's
-    (the best single picture that ignores its input), and its outputs must
-    differ from digit to digit.
+    :data:`DENOISER_MARGIN_DB`, the noisy input's, the mean digit's (the best
+    single picture that ignores its input) and a 3 x 3 box blur's (denoising
+    with nothing learnt), and its outputs must differ from digit to digit.
     """
     sigma = answered(sigma, "my_sigma")
     if isinstance(sigma, bool) or not isinstance(sigma, (int, float, np.floating)) or not 0 < sigma <= 1:
@@ -258,7 +266,8 @@ def denoiser(model, sigma=..., clean=None):
             "the model returns (almost) the same picture whatever digit goes in: a denoiser's output must follow "
             "its input. Hint: train on noisy inputs with the clean digits as targets"
         )
-    bar = max(p_noisy, p_constant)
+    p_blur = metrics.mean_psnr(clean, box_blur(noisy), data_range=1.0)
+    bar = max(p_noisy, p_constant, p_blur)
     if not p_out > bar + DENOISER_MARGIN_DB:
         if p_noisy >= p_constant and p_noisy > 20:
             hint = "at so little noise the noisy digit is already better than a 28-number reconstruction: choose a larger σ"
@@ -268,12 +277,17 @@ def denoiser(model, sigma=..., clean=None):
                 "(training.train_autoencoder(..., input_noise=my_sigma)), for the same σ you chose; "
                 "in quick mode, start from the shipped weights (pretrained.load_pretrained(28))"
             )
+        if p_blur == bar and p_out > max(p_noisy, p_constant) + DENOISER_MARGIN_DB:
+            hint = (
+                "a blur that learnt nothing does as well: train with noisy inputs and clean targets for longer "
+                "(full mode), or choose a larger σ, where what the network knows about digits counts for more"
+            )
         raise Wrong(
             f"at σ = {sigma:g} it reaches {p_out:.2f} dB against the clean digits; the noisy input itself "
-            f"{p_noisy:.2f} dB and the mean digit (one picture whatever the input) {p_constant:.2f} dB: it must beat "
-            f"both by {DENOISER_MARGIN_DB} dB. Hint: {hint}"
+            f"{p_noisy:.2f} dB, the mean digit (one picture whatever the input) {p_constant:.2f} dB and a 3 x 3 box "
+            f"blur of the noisy input {p_blur:.2f} dB: it must beat all three by {DENOISER_MARGIN_DB} dB. Hint: {hint}"
         )
     return (
         f"at σ = {sigma:g}, on {len(clean):,} held-out digits with fresh noise: {p_out:.2f} dB against the clean "
-        f"digits, the noisy input {p_noisy:.2f} dB ({p_out - p_noisy:+.2f} dB)"
+        f"digits, the noisy input {p_noisy:.2f} dB ({p_out - p_noisy:+.2f} dB), a 3 x 3 box blur {p_blur:.2f} dB"
     )
