@@ -52,8 +52,9 @@ def test_ex1_solution_passes_and_the_best_or_a_too_small_size_fail(strict, capsy
         (4, "the position of a row"),  # the index of latent 32 in the sweep
         (32.5, "not one of the sweep's latent sizes"),  # not truncated to 32
         (16, r"latent 16 gives 22.80 dB, 3.30 dB below the best"),  # 1 dB read as "a few dB"
+        ("32", "not the text '32'"),  # the learner review: text passed
     ],
-    ids=["bytes column", "psnr column", "row index", "not an integer", "a smaller size"],
+    ids=["bytes column", "psnr column", "row index", "not an integer", "a smaller size", "text"],
 )
 def test_ex1_another_column_an_index_or_a_fraction_fail(strict, wrong, match):
     rejects(check.flattening, wrong, CURVE, match=match)
@@ -82,6 +83,15 @@ def test_ex2_solution_passes_and_max_for_min_or_data_range_1_fail(strict, few_di
     in_unit_range = {c: p - 20 * np.log10(255) for c, p in by_class.items()}  # data_range=1 on uint8 digits
     with pytest.raises(exercises.ExerciseFailed, match="pass data_range=255, not 1"):
         check.worst_class(in_unit_range, x, y, worst=ns["worst"])
+    # The second learner review: floats in [0, 1] measured with data_range=255 (the hint said "a larger latent?"),
+    # and text keys or a text class (they passed).
+    floats_at_255 = {c: p + 20 * np.log10(255) for c, p in by_class.items()}
+    with pytest.raises(exercises.ExerciseFailed, match="about 48 dB too high: images scaled to"):
+        check.worst_class(floats_at_255, x, y, worst=ns["worst"])
+    with pytest.raises(exercises.ExerciseFailed, match="keys are text"):
+        check.worst_class({str(c): p for c, p in by_class.items()}, x, y, worst=ns["worst"])
+    with pytest.raises(exercises.ExerciseFailed, match="not the text"):
+        check.worst_class(by_class, x, y, worst=str(ns["worst"]))
 
 
 def test_ex2_the_codec_at_step_2_instead_of_the_float_latent_fails(strict, few_digits):
@@ -162,6 +172,7 @@ def test_ex3_a_swapped_pair_a_fractional_size_or_a_zero_step_fail(strict, mnist)
             **SMALL_GRID)  # fmt: skip
     rejects(check.cheapest_setting, (28.5, 0.5), digits, target_db=24.0, match="latent size 28.5 is not shipped",
             **SMALL_GRID)  # fmt: skip
+    rejects(check.cheapest_setting, (28, "0.5"), digits, target_db=24.0, match="not text", **SMALL_GRID)
     rejects(
         check.cheapest_setting,
         (28, 0),

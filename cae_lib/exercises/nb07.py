@@ -40,6 +40,8 @@ def flattening(flat, float_rows) -> str:
     best_dim = max(psnr, key=psnr.get)
     best = psnr[best_dim]
     expected = min(d for d, p in psnr.items() if p >= best - WITHIN_DB)
+    if isinstance(flat, (str, bytes)):
+        raise Wrong(f"flat should be a latent size, a number such as 16, not the text {flat!r}")
     try:
         value = float(flat)
     except (TypeError, ValueError):
@@ -99,6 +101,11 @@ def worst_class(psnr_by_class, digits, labels, *, worst=..., latent_dim: int = 8
             f"psnr_by_class should be a dict {{class: mean PSNR in dB}}. Received: {type(psnr_by_class).__name__}"
         )
     truth, pooled = _class_psnr(digits, labels, latent_dim)
+    if any(isinstance(c, (str, bytes)) for c in psnr_by_class):
+        raise Wrong(
+            "psnr_by_class's keys are text ('0', '1', ...): use the classes themselves, ints 0 to 9, as keys "
+            "(int(c) if they come from the labels array)"
+        )
     try:
         got = {int(c): float(np.mean(p)) for c, p in psnr_by_class.items()}
     except (TypeError, ValueError):
@@ -114,6 +121,9 @@ def worst_class(psnr_by_class, digits, labels, *, worst=..., latent_dim: int = 8
                     "per-digit PSNRs (metrics.psnr gives one per digit: average those of each class)")  # fmt: skip
         elif abs(shift + 20 * np.log10(255)) < 1:
             hint = "the digits are uint8 (0-255): pass data_range=255, not 1"
+        elif shift > 20:
+            hint = ("about 48 dB too high: images scaled to [0, 1] measured with data_range=255; compare the uint8 "
+                    "digits with the decoded uint8 digits at data_range=255, or floats in [0, 1] at data_range=1")  # fmt: skip
         elif shift > 0.3:
             hint = ("higher everywhere: a larger latent, or other digits (the model decodes its training digits "
                     "better)? The exercise asks for the latent-8 model, pretrained.load_pretrained(8), on sample "
@@ -128,6 +138,8 @@ def worst_class(psnr_by_class, digits, labels, *, worst=..., latent_dim: int = 8
             f"class {c_far} has a mean PSNR of {truth[c_far]:.2f} dB at latent {latent_dim}, not {got[c_far]:.2f}: {hint}"
         )
     lowest = min(truth, key=truth.get)
+    if isinstance(worst, (str, bytes)):
+        raise Wrong(f"worst should be a digit class, an int from 0 to 9, not the text {worst!r}")
     try:
         value = float(worst)
     except (TypeError, ValueError):
@@ -195,6 +207,8 @@ def cheapest_setting(best, digits, *, target_db: float, latent_dims=None, steps=
         raise NotAnswered("best")
     if step == widgets.FLOAT:
         raise Wrong("the float32 latent is not a file: choose a quantisation step")
+    if isinstance(latent_dim, (str, bytes)) or isinstance(step, (str, bytes)):
+        raise Wrong(f"best should hold two numbers, (latent size, step), not text. Received: {best!r}")
     try:
         latent_dim, step = float(latent_dim), float(step)
     except (TypeError, ValueError):
