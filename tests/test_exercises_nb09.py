@@ -165,6 +165,10 @@ def test_the_bits_paid_check_catches_noisy_bits_totals_and_estimates(paid_contex
     rejects(check.bits_paid, bits, bytes_per_digit=np.mean([len(s) for s in singles]), match="one file per digit",
             **kwargs)  # fmt: skip
     rejects(check.bits_paid, bits, match="not answered yet|bytes_per_digit", **kwargs)
+    # The payload alone, without the header (the learner review: the message did not say so)
+    blob = codec.compress(digits, rate.codec_model_of(model), step=1.0)
+    payload_only = codec.read_header(blob).payload_bytes / n
+    rejects(check.bits_paid, bits, bytes_per_digit=payload_only, match="that is the payload alone", **kwargs)
 
 
 @pytest.mark.parametrize("off", [0.003, -0.003, 0.001])

@@ -311,6 +311,9 @@ def bits_paid(bits_per_digit, *, bytes_per_digit=..., model, digits) -> str:
         if abs(nbytes - in_use / 8) <= 0.002 * real:
             hint = (f"that is the model's estimate, bits / 8, not a file: {hint} (the file adds its {header.header_bytes} "
                     "bytes of header and checksum, and the coder its small overhead)")  # fmt: skip
+        elif abs(nbytes - header.payload_bytes / n) <= 1e-6 * real:
+            hint = (f"that is the payload alone: the file also holds {header.header_bytes} bytes of header and "
+                    f"checksum, which its digits share; divide the file's whole length, len(blob), by {n}")  # fmt: skip
         elif abs(nbytes - len(blob)) <= 1:
             hint = f"that is the whole file: divide by the {n} digits"
         elif abs(nbytes - real * 8) <= 0.01 * real * 8:
