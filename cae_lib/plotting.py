@@ -180,9 +180,9 @@ def plot_history(history, *, ax=None):
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss")
     ax.legend()
-    parts = [f"training from {num(hist['loss'][0])} to {num(hist['loss'][-1])}"]
-    if "val_loss" in hist:
-        parts.append(f"validation from {num(hist['val_loss'][0])} to {num(hist['val_loss'][-1])}")
+    curves = [("training", hist["loss"])] + ([("validation", hist["val_loss"])] if "val_loss" in hist else [])
+    parts = [f"{name} {num(values[0])}" if len(values) == 1 else f"{name} from {num(values[0])} to {num(values[-1])}"
+             for name, values in curves]  # fmt: skip
     describe(ax, f"Loss per epoch over {count(len(epochs), 'epoch')}: {', '.join(parts)}.")
     return ax
 
@@ -234,12 +234,20 @@ def show_image_grid(rows, *, row_labels=None, col_labels=None, cmap="gray", symm
     return fig
 
 
+def _unit_range(images) -> np.ndarray:
+    """Images as float32 in [0, 1]: uint8 (or any with values above 1) divided by 255."""
+    images = np.asarray([_squeeze(x) for x in images])
+    scaled = images.dtype == np.uint8 or (images.size and images.max() > 1)
+    return images.astype(np.float32) / (255.0 if scaled else 1.0)
+
+
 def show_reconstructions(originals, reconstructions, *, titles=None, size=1.2):
-    """Three rows: originals, reconstructions and absolute error maps (uint8 or [0, 1] floats)."""
-    originals = np.asarray([_squeeze(x) for x in originals], dtype=np.float32)
-    reconstructions = np.asarray([_squeeze(x) for x in reconstructions], dtype=np.float32)
-    if originals.max() > 1 or reconstructions.max() > 1:
-        originals, reconstructions = originals / 255.0, reconstructions / 255.0
+    """Three rows: originals, reconstructions and absolute error maps.
+
+    Each of the two may be uint8 (0-255) or [0, 1] floats, independently: float
+    originals and uint8 decoded digits compare on the same scale.
+    """
+    originals, reconstructions = _unit_range(originals), _unit_range(reconstructions)
     errors = np.abs(originals - reconstructions)
     fig, axes = plt.subplots(
         3, len(originals), figsize=(len(originals) * size, 3 * size * 1.1), squeeze=False

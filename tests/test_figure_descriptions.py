@@ -93,6 +93,8 @@ def test_history_gives_the_first_and_last_loss_of_each_curve():
     assert text == (
         "Loss per epoch over three epochs: training from 0.3 to 0.1, validation from 0.31 to 0.125."
     )
+    text = text_of(plotting.plot_history({"loss": [0.0746], "val_loss": [0.0754]}))
+    assert text == "Loss per epoch over one epoch: training 0.0746, validation 0.0754."
 
 
 def test_image_grid_gives_its_shape_and_labels():
@@ -422,3 +424,9 @@ def test_every_image_on_the_course_site_has_a_description():
             missing[str(page.relative_to(SITE))] = bad
     assert count > 0, "no images on the site"
     assert not missing, f"images without a description (alt) on the site: {missing}"
+
+
+def test_reconstructions_compare_float_originals_and_uint8_decoded_digits_on_one_scale():
+    originals = np.full((2, 28, 28, 1), 0.5, np.float32)  # [0, 1] floats, as data.to_float gives
+    decoded = np.full((2, 28, 28), 153, np.uint8)  # 0.6: an error of 0.1 everywhere, 20 dB
+    assert "PSNR 20 dB, mean 20 dB" in text_of(plotting.show_reconstructions(originals, decoded))
