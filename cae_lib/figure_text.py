@@ -43,7 +43,6 @@ MAX_CHARS = 1500
 """Longest description; a longer one is cut at a word and ends with an ellipsis."""
 MIMETYPES = ("image/png", "image/jpeg")
 """The outputs of a figure that get the alt text (nbconvert reads ``alt`` for both)."""
-_HOOKED: set[int] = set()
 _NUMBER_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
                  "twelve")  # fmt: skip
 
@@ -399,8 +398,8 @@ def install(shell=None) -> bool:
         return False
     _inline_backend_first()
     wrap_printers(shell)
-    if id(shell) not in _HOOKED:
-        _HOOKED.add(id(shell))
+    if not getattr(shell.events, "_cae_alt_hooks", False):  # once a shell (marked on its event manager)
+        shell.events._cae_alt_hooks = True
 
         def rewrap(*_):
             wrap_printers(shell)
