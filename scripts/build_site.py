@@ -243,7 +243,8 @@ def widget_html(model_id: str, states: dict, _depth: int = 0) -> str:
     if kind in ("Label", "Text", "Textarea", "Password", "Combobox"):
         return f'<div class="cae-w-text">{label}{html.escape(str(state.get("value", "")))}</div>'
     if kind == "Button":
-        return f'<button class="cae-w-button" disabled>{desc}</button>'
+        name = desc or html.escape(str(state.get("tooltip") or "button"))
+        return f'<button class="cae-w-button" disabled aria-label="{name}">{desc}</button>'
     if kind in ("ToggleButtons", "RadioButtons", "Dropdown", "Select", "SelectionSlider", "ToggleButton",
                 "Checkbox", "SelectMultiple"):  # fmt: skip
         if kind in ("ToggleButton", "Checkbox"):
@@ -267,8 +268,8 @@ def widget_html(model_id: str, states: dict, _depth: int = 0) -> str:
             shown = str(value)
         bounds = ""
         if "min" in state and "max" in state and not isinstance(value, (list, tuple)):
-            bounds = (f'<input type="range" disabled min="{state["min"]}" max="{state["max"]}" '
-                      f'step="{state.get("step", 1)}" value="{value}">')  # fmt: skip
+            bounds = (f'<input type="range" disabled aria-label="{desc or kind}" min="{state["min"]}" '
+                      f'max="{state["max"]}" step="{state.get("step", 1)}" value="{value}">')  # fmt: skip
         return f'<div class="cae-w-control">{label}{bounds}<b>{html.escape(shown)}</b></div>'
     if kind == "Output":
         return "".join(_output_html(o) for o in state.get("outputs", []))
@@ -399,6 +400,17 @@ def execute(path: Path, *, timeout: int = CELL_TIMEOUT, env: dict | None = None)
 
 # --------------------------------------------------------------------------- pages
 
+# Accessibility (docs/accessibility.md): a skip link, shown when it has the keyboard focus, and a visible
+# focus ring on every page of the site.
+SKIP_LINK = '<a class="cae-skip" href="#cae-main">Skip to the content</a>'
+FOCUS_CSS = """
+.cae-skip { position: absolute; left: -10000px; top: 0.5em; z-index: 100; padding: 0.4em 0.8em;
+  font: 15px/1.4 system-ui, sans-serif; color: #1f5fa8; background: #fff; border: 2px solid #1f5fa8;
+  border-radius: 4px; }
+.cae-skip:focus { left: 0.5em; }
+:focus-visible { outline: 3px solid #1f5fa8 !important; outline-offset: 2px; }
+"""
+
 CSS = """
 :root { --cae-accent: #1f5fa8; }
 .cae-nav { display: flex; justify-content: space-between; align-items: baseline; gap: 1em; flex-wrap: wrap;
@@ -423,7 +435,35 @@ CSS = """
 .cae-w-chosen { font-weight: bold; background: #dde8f6; }
 """
 
-INDEX_CSS = """
+# Loaded after the lab template's own CSS, so these win: JupyterLab's light theme colours some code tokens,
+# the prompts (greyed to half opacity) and fainter text below WCAG AA (4.5:1) on the code cells' #f5f5f5
+# and the page's white; each colour here is 5:1 or more on both. Links in text are underlined.
+A11Y_CSS = (
+    """
+:root {
+  --jp-mirror-editor-number-color: #007000;
+  --jp-mirror-editor-operator-color: #7f1fc0;
+  --jp-mirror-editor-meta-color: #7f1fc0;
+  --jp-mirror-editor-comment-color: #3a6f6f;
+  --jp-mirror-editor-atom-color: #4343c4;
+  --jp-mirror-editor-variable-3-color: #00704a;
+  --jp-mirror-editor-bracket-color: #68683f;
+  --jp-mirror-editor-quote-color: #007a00;
+  --jp-mirror-editor-error-color: #c00000;
+  --jp-cell-prompt-not-active-opacity: 1;
+  --jp-cell-prompt-not-active-font-color: #616161;
+  --jp-cell-inprompt-font-color: #1f679f;
+  --jp-cell-outprompt-font-color: #a2472c;
+  --jp-content-font-color3: rgba(0, 0, 0, 0.62);
+  --jp-ui-font-color3: rgba(0, 0, 0, 0.62);
+}
+.jp-RenderedHTMLCommon a:link, .jp-RenderedHTMLCommon a:visited { text-decoration: underline; }
+"""
+    + FOCUS_CSS
+)
+
+INDEX_CSS = (
+    """
 body { font: 16px/1.5 system-ui, sans-serif; max-width: 60em; margin: 2em auto; padding: 0 1em; color: #222; }
 h1 { font-size: 1.8em; margin-bottom: 0.2em; }
 a { color: #1f5fa8; }
@@ -433,9 +473,11 @@ ol.cae-lessons li { border-top: 1px solid #ddd; padding: 0.8em 0; }
 .cae-lesson-time { color: #555; font-size: 0.9em; }
 .cae-lesson-purpose { margin: 0.3em 0 0; }
 .cae-mode { background: #fff8e1; border: 1px solid #f0d98c; padding: 0.4em 0.8em; border-radius: 4px; }
-.cae-doc-source { color: #777; font-size: 0.85em; }
+.cae-doc-source { color: #5e5e5e; font-size: 0.85em; }
 footer { color: #666; font-size: 0.85em; border-top: 1px solid #ddd; margin-top: 1em; padding-top: 0.8em; }
 """
+    + FOCUS_CSS
+)
 
 # nbconvert's lab template without its network scripts: require.js, MathJax, Mermaid and the widget
 # manager all come from CDNs, and nothing in the course needs them (no TeX, no diagrams; widgets are
@@ -445,6 +487,7 @@ TEMPLATE = """{%- extends 'index.html.j2' -%}
 {%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{%- block html_head_css -%}<style type="text/css">{{ resources.cae_a11y_css }}</style>{%- endblock html_head_css -%}
 {%- block extra_css -%}<style type="text/css">{{ resources.cae_css }}</style>{%- endblock extra_css -%}
 {#- the lab template writes no alt: an image output's description (cae_lib.figure_text) becomes its alt text -#}
 {%- block data_png scoped -%}
@@ -457,13 +500,13 @@ TEMPLATE = """{%- extends 'index.html.j2' -%}
 {%- if alt %}{{ super() | replace('<img src=', '<img alt="' ~ (alt | escape_html) ~ '" src=', 1) }}
 {%- else %}{{ super() }}{% endif -%}
 {%- endblock data_jpg -%}
-{%- block body_header -%}{{ super() }}
-{{ resources.cae_nav_top }}
+{%- block body_header -%}
+{{ super() | replace('<main>', resources.cae_skip ~ '\n' ~ resources.cae_nav_top ~ '\n<main id="cae-main">', 1) }}
 {{ resources.cae_banner }}
 {%- endblock body_header -%}
 {%- block body_footer -%}
-{{ resources.cae_nav_bottom }}
 </main>
+{{ resources.cae_nav_bottom }}
 </body>
 {%- endblock body_footer -%}
 """
@@ -481,7 +524,8 @@ def navigation(lessons: list[Lesson], index: int, where: str = "top") -> str:
     if index + 1 < len(lessons):
         next_link = f'<a rel="next" href="{lessons[index + 1].page}">{_short(lessons[index + 1])} →</a>'
     extra = " cae-bottom" if where == "bottom" else ""
-    return (f'<nav class="cae-nav{extra}" aria-label="course navigation">'
+    name = "course navigation, end of page" if where == "bottom" else "course navigation"
+    return (f'<nav class="cae-nav{extra}" aria-label="{name}">'
             f'<span class="cae-prev">{prev_link}</span>'
             f'<a rel="index" class="cae-index" href="index.html">Course index ({index + 1} of {len(lessons)})</a>'
             f'<span class="cae-next">{next_link}</span></nav>')  # fmt: skip
@@ -509,6 +553,8 @@ def render_page(notebook, lessons: list[Lesson], index: int, quick: bool) -> str
     notebook.metadata["title"] = f"{lesson.title} · {COURSE_TITLE}"
     resources = {
         "cae_css": CSS,
+        "cae_a11y_css": A11Y_CSS,
+        "cae_skip": SKIP_LINK,
         "cae_nav_top": navigation(lessons, index, "top"),
         "cae_nav_bottom": navigation(lessons, index, "bottom"),
         "cae_banner": mode_banner(quick),
@@ -545,7 +591,8 @@ def index_page(lessons: list[Lesson], quick: bool, docs: list | tuple = ()) -> s
 <style>{INDEX_CSS}</style>
 </head>
 <body>
-<main>
+{SKIP_LINK}
+<main id="cae-main">
 <h1>{html.escape(COURSE_TITLE)}</h1>
 <p>The course's {len(lessons)} notebooks in order, each executed with its outputs and figures
 ({hours} in all). Read them here; run and change them in JupyterLab (<code>make course</code>).</p>
@@ -572,7 +619,8 @@ table { border-collapse: collapse; margin: 1em 0; font-size: 0.92em; display: bl
 th, td { border: 1px solid #ddd; padding: 0.3em 0.6em; vertical-align: top; }
 th { background: #f4f6f8; }
 code { background: #f4f6f8; padding: 0.05em 0.3em; border-radius: 3px; font-size: 0.92em; }
-pre { background: #f4f6f8; padding: 0.7em 1em; overflow-x: auto; border-radius: 4px; }
+pre { background: #f4f6f8; padding: 0.7em 1em; white-space: pre-wrap; overflow-wrap: anywhere;
+  border-radius: 4px; }  /* wrapped, not scrolled: a scrolling box would need the keyboard focus */
 pre code { background: none; padding: 0; }
 img { max-width: 100%; height: auto; }
 .cae-badge { display: inline-block; font-size: 13px; padding: 0 0.5em; border: 1px solid #9bb5d6;
@@ -740,8 +788,9 @@ def doc_page(doc: Doc, docs: list[Doc], lessons: list[Lesson], root: Path = ROOT
 <style>{INDEX_CSS}{DOC_CSS}</style>
 </head>
 <body>
-<main>
+{SKIP_LINK}
 {doc_navigation(doc, docs)}
+<main id="cae-main">
 {body}
 <footer>{html.escape(doc.source)} of the course's repository, rendered by <code>make site</code>.</footer>
 </main>
