@@ -206,9 +206,39 @@ def clustered_latents():
 
 def test_ex4_solution_passes(clustered_latents, strict):
     latents, labels = clustered_latents
-    pair = run_source(solution("03_encoding_ex4"), latents=latents, y_test=labels)["closest_pair"]
-    assert sorted(map(int, pair)) == [4, 9]
-    nb03.closest_classes(pair, latents, labels)
+    closest_pair = run_source(solution("03_encoding_ex4"), latents=latents, y_test=labels)["closest_pair"]
+    assert sorted(closest_pair(latents, labels)) == [4, 9]
+    nb03.closest_classes(closest_pair, latents, labels)
+    nb03.closest_classes((4, 9), latents, labels)  # a pair given directly is checked on these latents only
+
+
+def _closest_by(*, centre=np.mean, distance=lambda a, b: np.linalg.norm(a - b)):
+    def closest_pair(latents, labels):
+        classes = np.unique(labels)
+        centres = [centre(latents[labels == c], axis=0) for c in classes]
+        gaps = np.array([[distance(a, b) for b in centres] for a in centres])
+        np.fill_diagonal(gaps, np.inf)
+        i, j = np.unravel_index(gaps.argmin(), gaps.shape)
+        return int(classes[i]), int(classes[j])
+
+    return closest_pair
+
+
+@pytest.mark.parametrize(
+    ("function", "message"),
+    [
+        (_closest_by(distance=lambda a, b: 1 - a @ b / np.linalg.norm(a) / np.linalg.norm(b)), r"\(cosine\)"),
+        (_closest_by(distance=lambda a, b: np.abs(a - b).sum()), r"\(L1\)"),
+        (_closest_by(centre=np.median), r"compares class medians"),
+        (lambda latents, labels: (4, 9), r"whatever it is given: use its arguments"),
+    ],
+    ids=["cosine", "L1", "medians", "ignores its arguments"],
+)
+def test_ex4_a_shortcut_right_on_the_test_latents_is_caught_on_made_up_ones(
+    clustered_latents, function, message, strict
+):
+    """The learner review: cosine, L1, medians and the pixel-space pair all gave 4 and 9 on MNIST, and passed."""
+    rejects(nb03.closest_classes, function, *clustered_latents, match=f"right on the test latents.*{message}")
 
 
 def test_ex4_rejects_a_class_paired_with_itself(clustered_latents, strict):

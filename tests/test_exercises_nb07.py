@@ -33,9 +33,11 @@ def fake_explorer(curve=CURVE):
 
 def test_ex1_solution_passes_and_the_best_or_a_too_small_size_fail(strict, capsys):
     ns = run_solution("07_latent_size_explorer_ex1", explorer=fake_explorer())
-    assert ns["flat"] == 32
-    assert check.flattening(ns["flat"], CURVE) == 32
-    assert "✓ Exercise 07_latent_size_explorer_ex1" in capsys.readouterr().out
+    assert ns["flat_point"](CURVE) == 32
+    assert check.flattening(ns["flat_point"], CURVE) is ns["flat_point"]
+    out = capsys.readouterr().out
+    assert "✓ Exercise 07_latent_size_explorer_ex1" in out and "also right on 2 made-up curves" in out
+    assert check.flattening(32, CURVE) == 32  # a size given directly is checked on the sweep only
     with pytest.raises(
         exercises.ExerciseFailed, match="smallest size that is close to the best, not the best itself"
     ):
@@ -58,6 +60,34 @@ def test_ex1_solution_passes_and_the_best_or_a_too_small_size_fail(strict, capsy
 )
 def test_ex1_another_column_an_index_or_a_fraction_fail(strict, wrong, match):
     rejects(check.flattening, wrong, CURVE, match=match)
+
+
+def _first_small_gain(rows):
+    for (_, _, before), (size, _, after) in zip(rows, rows[1:]):
+        if after - before < 1.0:
+            return size
+    return rows[-1][0]
+
+
+def _last_row_as_best(rows):
+    return min(size for size, _, psnr in rows if psnr >= rows[-1][2] - 1.0)
+
+
+@pytest.mark.parametrize(
+    ("function", "message"),
+    [
+        (_first_small_gain, "first size whose gain over the previous one is under 1 dB"),
+        (_last_row_as_best, "takes the last row as the best"),
+        (lambda rows: 32, r"your function gives 32, the rule"),
+    ],
+    ids=["first gain under 1 dB", "last row as the best", "a constant"],
+)
+def test_ex1_a_shortcut_right_on_the_sweep_is_caught_on_made_up_curves(strict, function, message):
+    """The learner review: 'the first size whose gain is under 1 dB' gave 32 on the real sweep too, and passed."""
+    real = [(2, 8.0, 15.34), (4, 16.0, 17.41), (8, 32.0, 20.18), (16, 64.0, 22.79), (28, 112.0, 24.63),
+            (32, 128.0, 25.17), (64, 256.0, 26.10)]  # fmt: skip
+    assert function(real) == 32  # right where it was tried
+    rejects(check.flattening, function, real, match=f"right on the explorer's sweep.*{message}")
 
 
 def test_ex1_unanswered_says_so_and_goes_on(capsys):

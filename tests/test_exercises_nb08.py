@@ -180,7 +180,11 @@ def test_ex2_solution_passes_with_the_real_8_bit_decoder(strict, setup, capsys):
 def test_ex3_solution_passes_and_seconds_or_the_whole_batch_fail(strict, setup, capsys):
     ns = run_solution("08_deploying_ex3", **setup)
     kwargs = dict(sender=setup["sender"], digits=setup["x_test"][:1000])
-    check.compress_latency(ns["one_ms"], batch_ms=ns["batch_ms"], **kwargs)
+    check.compress_latency(ns["ms_per_digit"], **kwargs)
+    assert "✓ Exercise 08_deploying_ex3" in capsys.readouterr().out
+    check.compress_latency(
+        ns["one_ms"], batch_ms=ns["batch_ms"], **kwargs
+    )  # two numbers: checked by value only
     assert "✓ Exercise 08_deploying_ex3" in capsys.readouterr().out
     with pytest.raises(exercises.ExerciseFailed, match="looks like seconds"):
         check.compress_latency(ns["one_ms"] / 1e3, batch_ms=ns["batch_ms"], **kwargs)
@@ -204,6 +208,41 @@ def test_ex3_microseconds_swapped_the_batch_for_both_or_batch_seconds_fail(stric
         match="batch_ms .* looks like seconds",
         **kwargs,
     )
+
+
+def test_ex3_a_function_must_time_codec_compress_of_its_own_argument(strict, setup):
+    """The learner review: guessed numbers and timing another call passed within the factor of 10."""
+    from cae_lib import codec, deploy, models
+
+    sender, x_test = setup["sender"], setup["x_test"]
+    kwargs = dict(sender=sender, digits=x_test[:1000])
+    encoder = models.encoder_of(sender)
+
+    def guessed(images):
+        return 10.0 if len(images) == 1 else 0.1
+
+    def encoder_only(images):
+        return (
+            1e3
+            * deploy.seconds_per_call(lambda x: encoder.predict(x, verbose=0), images, repeats=3)
+            / len(images)
+        )
+
+    def always_the_first_digit(images):
+        return 1e3 * deploy.seconds_per_call(lambda x: codec.compress(x, sender), x_test[:1], repeats=3)
+
+    def whole_call(images):
+        return 1e3 * deploy.seconds_per_call(lambda x: codec.compress(x, sender), images, repeats=2)
+
+    rejects(check.compress_latency, guessed, match="never called codec.compress", **kwargs)
+    rejects(check.compress_latency, encoder_only, match="never called codec.compress", **kwargs)
+    rejects(
+        check.compress_latency,
+        always_the_first_digit,
+        match=r"compressed other digits .*\(1000, 28, 28\)",
+        **kwargs,
+    )
+    rejects(check.compress_latency, whole_call, match="divide by 1000 for the cost per digit", **kwargs)
 
 
 def test_ex4_solution_passes_and_8_bit_weights_or_the_decoder_fail(strict, setup, capsys):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import NotAnswered, Wrong, answered, exercise, keep_model
+from . import NotAnswered, Wrong, answered, call, exercise, keep_model
 
 LATENT_DIM = 28
 WEIGHTED = ("conv1", "conv2", "conv3", "dense1", "latent")
@@ -226,21 +226,102 @@ def output_size(function) -> str:
     )
 
 
-@exercise("03_encoding_ex4", "closest pair of classes in latent space")
-def closest_classes(pair, latents, labels) -> str:
-    """Check that ``pair`` names the two distinct classes whose mean latents are nearest."""
-    if isinstance(pair, (str, bytes, dict)):
+def _centroid_pair(latents, labels, *, centre=np.mean, distance=None) -> tuple[int, int]:
+    """The two classes whose centres are nearest: Euclidean distance between class means by default."""
+    latents, labels = np.asarray(latents, np.float64), np.asarray(labels)
+    classes = np.unique(labels)
+    centres = np.stack([centre(latents[labels == c], axis=0) for c in classes])
+    if distance is None:
+        gaps = np.linalg.norm(centres[:, None] - centres[None], axis=2)
+    else:
+        gaps = np.array([[distance(a, b) for b in centres] for a in centres])
+    np.fill_diagonal(gaps, np.inf)
+    i, j = np.unravel_index(int(np.argmin(gaps)), gaps.shape)
+    return tuple(sorted((int(classes[i]), int(classes[j]))))
+
+
+def _cosine(a, b) -> float:
+    return 1 - float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-12))
+
+
+def _nearest_members(latents, labels) -> tuple[int, int]:
+    """The two classes with the closest pair of single points (not of centroids)."""
+    classes = np.unique(labels)
+    best, pair = np.inf, (0, 1)
+    for a in range(len(classes)):
+        for b in range(a + 1, len(classes)):
+            x, y = latents[labels == classes[a]], latents[labels == classes[b]]
+            gap = float(np.min(np.linalg.norm(x[:, None] - y[None], axis=2)))
+            if gap < best:
+                best, pair = gap, (int(classes[a]), int(classes[b]))
+    return pair
+
+
+_SHORTCUTS = {
+    "cosine": (lambda z, y: _centroid_pair(z, y, distance=_cosine),
+               "it picks the pair whose centroids point the same way (cosine); the exercise asks for the "
+               "Euclidean distance between centroids, np.linalg.norm(a - b)"),
+    "L1": (lambda z, y: _centroid_pair(z, y, distance=lambda a, b: float(np.abs(a - b).sum())),
+           "it measures distance as a sum of absolute differences (L1); the exercise asks for the Euclidean "
+           "distance, np.linalg.norm(a - b)"),
+    "medians": (lambda z, y: _centroid_pair(z, y, centre=np.median),
+                "it compares class medians; a centroid is the mean latent of the class, latents[labels == c].mean(axis=0)"),
+    "nearest members": (_nearest_members,
+                        "it finds the two closest single digits; the exercise compares whole classes by their "
+                        "centroids (mean latents)"),
+}  # fmt: skip
+"""Plausible shortcuts, each with its own answer on some latents: (function, what it does instead)."""
+
+
+def _trial_sets(count: int = 60):
+    """Small clustered latent sets on which each shortcut of :data:`_SHORTCUTS` disagrees with the right pair."""
+    found = {}
+    for seed in range(count):
+        rng = np.random.default_rng(seed)
+        centres = rng.normal(0, 1, (10, 6)) * rng.uniform(0.3, 2.0, (10, 1))
+        spread = rng.uniform(0.05, 1.5, (10, 1, 6))
+        latents = (centres[:, None] + spread * rng.standard_t(3, (10, 25, 6))).reshape(-1, 6)
+        labels = np.repeat(np.arange(10), 25)
+        order = rng.permutation(len(labels))  # classes not in blocks: selecting by position fails
+        latents, labels = latents[order], labels[order]
+        right = _centroid_pair(latents, labels)
+        for name, (shortcut, _) in _SHORTCUTS.items():
+            if name not in found and tuple(sorted(shortcut(latents, labels))) != right:
+                found[name] = (latents, labels, right)
+        if len(found) == len(_SHORTCUTS):
+            break
+    return found
+
+
+def _pair_of(value, what: str) -> tuple[int, int]:
+    """Two different whole class labels from the learner's answer, or :class:`Wrong`."""
+    if isinstance(value, (str, bytes, dict)):
         raise Wrong(
-            f"give two class labels as a pair of numbers, e.g. (3, 5); got the {type(pair).__name__} {pair!r}"
+            f"{what}: give two class labels as a pair of numbers, e.g. (3, 5); got the {type(value).__name__} {value!r}"
         )
     try:
-        values = [float(v) for v in pair]
+        values = [float(v) for v in value]
         a, b = (int(v) for v in values)
     except (TypeError, ValueError):
-        raise Wrong(f"give two class labels, e.g. (3, 5); got {pair!r}") from None
+        raise Wrong(f"{what}: give two class labels, e.g. (3, 5); got {value!r}") from None
     if any(v != int(v) for v in values):
-        raise Wrong(f"give two class labels (whole numbers), e.g. (3, 5); got {pair!r}: the row and column "
+        raise Wrong(f"{what}: give two class labels (whole numbers), e.g. (3, 5); got {value!r}: the row and column "
                     "of the smallest distance (np.unravel_index), not a distance")  # fmt: skip
+    return a, b
+
+
+@exercise("03_encoding_ex4", "closest pair of classes in latent space")
+def closest_classes(answer, latents, labels) -> str:
+    """Check ``closest_pair(latents, labels)``: the two distinct classes whose mean latents are nearest.
+
+    A function is run on the notebook's latents, then on small made-up latent
+    sets where the plausible shortcuts (cosine or L1 distance, medians, the
+    closest single digits, the notebook's own variables) give another pair.
+    A pair given directly is checked on the notebook's latents only.
+    """
+    function = answer if callable(answer) else None
+    pair = call(function, latents, labels, what="the test latents and labels") if function else answer
+    a, b = _pair_of(pair, "closest_pair(latents, y_test)" if function else "closest_pair")
     latents, labels = np.asarray(latents, np.float64), np.asarray(labels)
     classes = np.unique(labels)
     if a == b:
@@ -249,10 +330,7 @@ def closest_classes(pair, latents, labels) -> str:
     if a not in classes or b not in classes:
         raise Wrong(f"the classes are {classes.tolist()}; got ({a}, {b})")
     centroids = {c: latents[labels == c].mean(axis=0) for c in classes}
-    best = min(
-        ((c, d) for c in classes for d in classes if c < d),
-        key=lambda p: np.linalg.norm(centroids[p[0]] - centroids[p[1]]),
-    )
+    best = _centroid_pair(latents, labels)
     distance = float(np.linalg.norm(centroids[a] - centroids[b]))
     closest = float(np.linalg.norm(centroids[best[0]] - centroids[best[1]]))
     if distance > closest + 1e-9:
@@ -264,7 +342,27 @@ def closest_classes(pair, latents, labels) -> str:
                 else "compare the class means of the latents (not of the pixels) for every pair")  # fmt: skip
         raise Wrong(f"the centroids of {a} and {b} are {distance:.2f} apart, but another pair is closer "
                     f"({closest:.2f}): {hint}")  # fmt: skip
-    return f"classes {best[0]} and {best[1]}: their mean latents are {closest:.2f} apart, the closest of the 45 pairs"
+    tried = 0
+    if function:
+        trials = list(_trial_sets().values())
+        answers = [tuple(sorted(_pair_of(call(function, z.copy(), y.copy(), what="made-up latents"),
+                                         "on made-up latents, closest_pair"))) for z, y, _ in trials]  # fmt: skip
+        tried = len(trials)
+        wrong = [(got, right) for got, (_, _, right) in zip(answers, trials) if got != right]
+        if wrong:
+            got, right = wrong[0]
+            if all(g == tuple(sorted((a, b))) for g in answers):
+                hint = ("it gives the notebook's answer whatever it is given: use its arguments, latents and "
+                        "labels, not the notebook's variables")  # fmt: skip
+            else:
+                hint = next((h for f, h in _SHORTCUTS.values()
+                             if all(tuple(sorted(f(z, y))) == g for g, (z, y, _) in zip(answers, trials))),
+                            "compute each class's mean latent, then the Euclidean distance of every pair")  # fmt: skip
+            raise Wrong(f"right on the test latents, but on made-up latents of 10 classes your function gives "
+                        f"{got}, the nearest centroids are {right}: {hint}")  # fmt: skip
+    also = f"; also right on {tried} made-up latent sets where shortcuts differ" if tried else ""
+    return (f"classes {best[0]} and {best[1]}: their mean latents are {closest:.2f} apart, the closest of the "
+            f"{len(classes) * (len(classes) - 1) // 2} pairs{also}")  # fmt: skip
 
 
 def _pca_psnrs(x_train, x_test, ks):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import NotAnswered, Wrong, answered, exercise, real_file
+from . import NotAnswered, Wrong, answered, call, exercise, real_file
 
 WITHIN_DB = 1.0
 """Exercise 1: "flat" means a float PSNR within this many dB of the best."""
@@ -28,14 +28,8 @@ def _column_hint(value: float, float_rows, expected: int) -> str:
     return ""
 
 
-@exercise("07_latent_size_explorer_ex1", "where the curve flattens")
-def flattening(flat, float_rows) -> str:
-    """Check ``flat``: the smallest latent size whose PSNR in ``float_rows`` is within 1 dB of the best.
-
-    Args:
-        flat: The learner's latent size.
-        float_rows: ``explorer.curve[widgets.FLOAT]``: ``(latent size, bytes per digit, mean PSNR)`` rows.
-    """
+def _check_flat(flat, float_rows) -> str:
+    """:class:`Wrong` unless ``flat`` is the smallest latent size whose PSNR in ``float_rows`` is within 1 dB of the best."""
     psnr = {int(d): float(p) for d, _, p in float_rows}
     best_dim = max(psnr, key=psnr.get)
     best = psnr[best_dim]
@@ -69,6 +63,69 @@ def flattening(flat, float_rows) -> str:
         f"latent {flat} gives {psnr[flat]:.2f} dB, {best - psnr[flat]:.2f} dB below the best "
         f"({best:.2f} dB at latent {best_dim}){step_down}"
     )
+
+
+_TRIAL_CURVES = (
+    # A plateau early on, then a climb: the first gain under 1 dB (4 -> 8) is not where the curve flattens.
+    [(2, 8.0, 10.0), (4, 16.0, 14.0), (8, 32.0, 14.5), (16, 64.0, 20.0), (28, 112.0, 23.0), (32, 128.0, 23.5),
+     (64, 256.0, 24.2)],
+    # The best in the middle: the last row is not the best one.
+    [(2, 8.0, 10.0), (4, 16.0, 15.0), (8, 32.0, 19.0), (16, 64.0, 22.0), (28, 112.0, 24.5), (32, 128.0, 24.0),
+     (64, 256.0, 22.0)],
+)  # fmt: skip
+"""Made-up float curves on which the plausible shortcuts give another size than the rule of Exercise 1."""
+
+
+def _flat_shortcuts(rows) -> dict[str, int]:
+    """What the plausible shortcuts answer on ``rows``, by what they do instead."""
+    sizes, psnr = [int(d) for d, _, _ in rows], [float(p) for _, _, p in rows]
+    gains = [b - a for a, b in zip(psnr, psnr[1:])]
+    first_small = next((i + 1 for i, g in enumerate(gains) if g < WITHIN_DB), len(sizes) - 1)
+    out = {
+        "it takes the first size whose gain over the previous one is under 1 dB; the rule compares each size "
+        "with the best PSNR of the whole curve, max over the rows": sizes[first_small],
+        "it takes the size before the first gain under 1 dB; the rule compares each size with the best PSNR of "
+        "the whole curve": sizes[first_small - 1],
+        "it takes the last row as the best; the best is the highest PSNR, max over the rows, wherever it is": min(
+            d for d, p in zip(sizes, psnr) if p >= psnr[-1] - WITHIN_DB
+        ),
+        "it reads 'within 1 dB' as within 1 % of the best; it is 1 dB, psnr >= best - 1": min(
+            d for d, p in zip(sizes, psnr) if p >= 0.99 * max(psnr)
+        ),
+    }
+    return out
+
+
+@exercise("07_latent_size_explorer_ex1", "where the curve flattens")
+def flattening(answer, float_rows) -> str:
+    """Check ``flat_point(rows)``: the smallest latent size whose PSNR in ``rows`` is within 1 dB of the best.
+
+    A function is run on the explorer's sweep, then on made-up curves where
+    plausible shortcuts give another size; a size given directly is checked
+    on the sweep only.
+
+    Args:
+        answer: The learner's function ``rows -> latent size`` (or a size).
+        float_rows: ``explorer.curve[widgets.FLOAT]``: ``(latent size, bytes per digit, mean PSNR)`` rows.
+    """
+    if not callable(answer):
+        return _check_flat(answer, float_rows)
+    verified = _check_flat(call(answer, list(float_rows), what="the explorer's sweep"), float_rows)
+    for rows in _TRIAL_CURVES:
+        got = call(answer, list(rows), what="a made-up curve")
+        psnr = {d: p for d, _, p in rows}
+        want = min(d for d, p in psnr.items() if p >= max(psnr.values()) - WITHIN_DB)
+        try:
+            same = float(got) == want
+        except (TypeError, ValueError):
+            same = False
+        if not same:
+            hint = next((h for h, size in _flat_shortcuts(rows).items() if size == got and size != want),
+                        "the smallest size whose PSNR is at least the best PSNR of these rows minus 1 dB")  # fmt: skip
+            curve = ", ".join(f"{d}: {p:g}" for d, _, p in rows)
+            raise Wrong(f"right on the explorer's sweep, but on the made-up curve {{{curve}}} (dB by latent size) "
+                        f"your function gives {got!r}, the rule {want}: {hint}")  # fmt: skip
+    return f"{verified}; also right on {len(_TRIAL_CURVES)} made-up curves"
 
 
 def _class_psnr(digits, labels, latent_dim: int) -> tuple[dict[int, float], dict[int, float]]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Wrong, answered, exercise, number
+from . import Wrong, answered, call, exercise, number
 
 SAMPLE = 200
 """Exercise 2: how many of the learner's 8-bit digits are decoded again and compared."""
@@ -170,14 +170,62 @@ FACTOR = 10.0
 """Exercise 3: the learner's times must be within this factor of the check's own measurement."""
 
 
+def _timed_by_learner(function, images, sender) -> float:
+    """``function(images)``, with every call of ``codec.compress`` it makes recorded: :class:`Wrong` unless it timed
+    ``codec.compress`` of exactly ``images`` with ``sender``."""
+    from .. import codec
+
+    calls = []
+    original = codec.compress
+
+    def recording(images_given, model, *args, **kwargs):
+        calls.append((np.asarray(images_given), model))
+        return original(images_given, model, *args, **kwargs)
+
+    codec.compress = recording
+    try:
+        value = call(function, images, what=f"{len(images)} digit(s)")
+    finally:
+        codec.compress = original
+    what = "one digit" if len(images) == 1 else f"{len(images)} digits"
+    if not calls:
+        raise Wrong(
+            f"on {what} your function never called codec.compress: time that call itself, "
+            "deploy.seconds_per_call(lambda x: codec.compress(x, sender), images), and turn it into ms per digit"
+        )
+    if not any(model is sender for _, model in calls):
+        raise Wrong(
+            f"on {what} your function compressed with another model than the sender: codec.compress(x, sender)"
+        )
+    if not any(given.shape == np.shape(images) and np.array_equal(given, images) for given, _ in calls):
+        shapes = sorted({tuple(given.shape) for given, _ in calls})
+        raise Wrong(
+            f"on {what} your function compressed other digits (shapes {shapes}), not the images it was given "
+            f"({np.shape(images)}): time codec.compress on its argument, all of it in one call"
+        )
+    return number(value, f"ms_per_digit({what})")
+
+
 @exercise("08_deploying_ex3", "the sender's latency, one digit against a batch")
 def compress_latency(one_ms, *, batch_ms=..., sender, digits) -> str:
-    """Check two costs per digit of ``codec.compress`` (ms): one digit alone, and ``digits`` in one call."""
+    """Check two costs per digit of ``codec.compress`` (ms): one digit alone, and ``digits`` in one call.
+
+    The answer is a function ``ms_per_digit(images)``, called here on one
+    digit and on ``digits``; it must time ``codec.compress(images, sender)``
+    itself (its calls are recorded) and give milliseconds per digit. Two
+    numbers ``one_ms``, ``batch_ms=`` are checked against the measurement
+    only.
+    """
     from .. import codec, deploy
 
-    one_ms = number(one_ms, "one_ms")
-    batch_ms = number(answered(batch_ms, "batch_ms"), "batch_ms")
     n = len(digits)
+    if callable(one_ms):
+        function = one_ms
+        one_ms = _timed_by_learner(function, digits[:1], sender)
+        batch_ms = _timed_by_learner(function, digits, sender)
+    else:
+        one_ms = number(one_ms, "one_ms")
+        batch_ms = number(answered(batch_ms, "batch_ms"), "batch_ms")
     one = 1e3 * deploy.seconds_per_call(lambda x: codec.compress(x, sender), digits[:1], repeats=10)
     batch = (
         1e3 * deploy.seconds_per_call(lambda x: codec.compress(x, sender), digits, repeats=2, warmup=1) / n
