@@ -414,7 +414,7 @@ def test_the_interpolation_check_catches_a_backwards_path_one_digit_twice_and_a_
 
 def test_the_latent8_solution_passes(mnist, capsys):
     (x_train, _), (x_test, _) = mnist
-    namespace = run_solution("05_decoding_ex7", build_my_decoder=models.build_decoder, x_fit=x_train[:6400],
+    namespace = run_solution("05_decoding_ex7", build_my_decoder=models.build_decoder, x_fit=x_train[:6400], check=check,
                          x_val=x_train[-200:], QUICK=True)  # fmt: skip
     check.latent8(namespace["my_codec8"], x_test[:300])
     assert "✓ Exercise 05_decoding_ex7" in capsys.readouterr().out

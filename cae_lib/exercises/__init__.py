@@ -263,7 +263,9 @@ def keep_model(model, name: str, *, exercise_id: str, used_in: str) -> Path | No
     return path
 
 
-def kept_model(name: str, *, fallback, made_in: str, model_name: str | None = None):
+def kept_model(
+    name: str, *, fallback, made_in: str, model_name: str | None = None, units: dict | None = None
+):
     """A learner's model kept by :func:`keep_model`, with fresh weights; else ``fallback()`` and one line saying why.
 
     The weights are initialised anew (seeded by :func:`cae_lib.training.set_seed`
@@ -275,6 +277,8 @@ def kept_model(name: str, *, fallback, made_in: str, model_name: str | None = No
         made_in: The notebook that keeps it, for the printed line.
         model_name: The name the model gets (e.g. ``"encoder"``, which the
             library looks for in an autoencoder), whatever it was called.
+        units: New sizes of named Dense layers, e.g. ``{"latent": 8}``: the
+            same architecture at another latent size.
     """
     import json
 
@@ -291,9 +295,13 @@ def kept_model(name: str, *, fallback, made_in: str, model_name: str | None = No
         print(f"Using the library's version: {path} cannot be read ({error.strerror or error}).")
         return fallback()
     try:
-        if model_name:
+        if model_name or units:
             described = json.loads(text)
-            described["config"]["name"] = model_name
+            if model_name:
+                described["config"]["name"] = model_name
+            for layer in described["config"].get("layers", []):
+                if layer.get("config", {}).get("name") in (units or {}):
+                    layer["config"]["units"] = int(units[layer["config"]["name"]])
             text = json.dumps(described)
         model = keras.models.model_from_json(text)
     except Exception as error:  # written by another Keras, or edited: the library's model instead

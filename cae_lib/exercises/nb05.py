@@ -601,10 +601,20 @@ __all__ = [
 
 
 def encoder_from_03(latent_dim: int = 28):
-    """The learner's encoder of notebook 03 with fresh weights, or the library's ``models.build_encoder`` and why."""
+    """The learner's encoder of notebook 03 with fresh weights, or the library's ``models.build_encoder`` and why.
+
+    Args:
+        latent_dim: The size of its layer ``latent`` (notebook 03 keeps the
+            latent-28 encoder; the same layers at latent 8 for Exercise 7).
+    """
     from .. import models
 
-    if latent_dim != 28:
-        raise ValueError(f"notebook 03 keeps a latent-28 encoder. Received: latent_dim={latent_dim!r}")
-    return kept_model("my_encoder", fallback=lambda: models.build_encoder(latent_dim), made_in="notebook 03",
-                      model_name="encoder")  # fmt: skip
+    if isinstance(latent_dim, bool) or not isinstance(latent_dim, (int, np.integer)) or latent_dim < 1:
+        raise ValueError(f"latent_dim must be a positive int. Received: latent_dim={latent_dim!r}")
+    model = kept_model("my_encoder", fallback=lambda: models.build_encoder(int(latent_dim)), made_in="notebook 03",
+                       model_name="encoder", units={"latent": int(latent_dim)})  # fmt: skip
+    if int(model.output.shape[-1]) != latent_dim:  # a kept encoder whose last layer is not named 'latent'
+        print(f"Using the library's version: your encoder's output is not its layer 'latent', so it cannot be "
+              f"resized to {latent_dim}.")  # fmt: skip
+        model = models.build_encoder(int(latent_dim))
+    return model
