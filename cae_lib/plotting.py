@@ -15,7 +15,7 @@ from .figure_text import count, describe, description, install, listing, num, va
 
 __all__ = [
     "architecture_diagram", "codec_pipeline_diagram", "describe", "description", "plot_class_balance",
-    "plot_history", "plot_pixel_histogram", "show_digits", "show_digits_by_class", "show_image_grid",
+    "plot_history", "plot_pixel_histogram", "scatter_by_class", "show_digits", "show_digits_by_class", "show_image_grid",
     "show_reconstructions",
 ]  # fmt: skip
 
@@ -145,6 +145,68 @@ def plot_class_balance(labels_by_split: dict, *, ax=None):
     ax.set_ylim(0, top * 1.3)
     ax.legend(loc="upper center", ncol=len(labels_by_split))
     describe(ax, f"Bar chart of each class's share of the images, per split: {'; '.join(summary)}.")
+    return ax
+
+
+CLASS_COLOURS = ("#000000", "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7",
+                 "#999999", "#882255")  # fmt: skip
+"""One colour per class 0-9: Okabe and Ito's eight colour-blind-safe colours, then grey and wine."""
+CLASS_MARKERS = ("o", "s", "^", "v", "D", "P", "X", "*", "<", ">")
+"""One marker per class 0-9, so no class is told from another by colour alone."""
+
+
+def scatter_by_class(points, labels, *, ax=None, size: float = 4.0, title=None):
+    """2-D points coloured and shaped by class, each class's numeral written at its median point.
+
+    Readable without telling red from green: the classes differ in colour
+    (Okabe and Ito's palette), in marker shape and, above all, by the digit
+    printed where each class sits.
+
+    Args:
+        points: ``(n, 2)`` coordinates.
+        labels: ``(n,)`` class of each point (ints).
+        ax: Matplotlib axes to draw on (default: a new figure).
+        size: Marker area, in points squared.
+        title: Optional axes title.
+
+    Returns:
+        The axes.
+
+    Example:
+        >>> import numpy as np
+        >>> ax = scatter_by_class(np.random.default_rng(0).normal(size=(40, 2)), np.arange(40) % 4)
+        >>> description(ax.figure).startswith("A scatter of 40 points in 4 classes")
+        True
+        >>> plt.close(ax.figure)
+    """
+    import matplotlib.patheffects as effects
+
+    points, labels = np.asarray(points, dtype=np.float64), np.asarray(labels)
+    if points.ndim != 2 or points.shape[1] != 2 or len(points) != len(labels):
+        raise ValueError(
+            f"points must be (n, 2) with one label each. Received: points={points.shape}, labels={labels.shape}"
+        )
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 5))
+    classes = [int(c) for c in np.unique(labels)]
+    for c in classes:
+        mine = points[labels == c]
+        k = c % len(CLASS_COLOURS)
+        ax.scatter(mine[:, 0], mine[:, 1], s=size, color=CLASS_COLOURS[k], marker=CLASS_MARKERS[k],
+                   linewidths=0, alpha=0.7, label=str(c))  # fmt: skip
+    for c in classes:
+        x, y = np.median(points[labels == c], axis=0)
+        ax.text(x, y, str(c), fontsize=14, fontweight="bold", ha="center", va="center", color="black",
+                path_effects=[effects.withStroke(linewidth=3, foreground="white")])  # fmt: skip
+    ax.legend(title="class", markerscale=3, fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    if title:
+        ax.set_title(title)
+    spread = {c: float(np.linalg.norm(points[labels == c].std(axis=0))) for c in classes}
+    tight, loose = min(spread, key=spread.get), max(spread, key=spread.get)
+    describe(ax, f"A scatter of {num(len(points))} points in {len(classes)} classes"
+                 + (f" ({title})" if title else "")
+                 + f", each class in its own colour and marker with its numeral at its median point; class {tight} "
+                   f"is the tightest cluster, class {loose} the most spread out.")  # fmt: skip
     return ax
 
 

@@ -430,3 +430,24 @@ def test_reconstructions_compare_float_originals_and_uint8_decoded_digits_on_one
     originals = np.full((2, 28, 28, 1), 0.5, np.float32)  # [0, 1] floats, as data.to_float gives
     decoded = np.full((2, 28, 28), 153, np.uint8)  # 0.6: an error of 0.1 everywhere, 20 dB
     assert "PSNR 20 dB, mean 20 dB" in text_of(plotting.show_reconstructions(originals, decoded))
+
+
+def test_class_scatters_do_not_rest_on_red_green_and_no_notebook_uses_tab10():
+    """Issue 23: colour maps readable without red/green discrimination; tab10 puts green beside red."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from cae_lib import plotting
+
+    points = np.random.default_rng(0).normal(size=(200, 2)) + np.repeat(np.arange(10), 20)[:, None]
+    ax = plotting.scatter_by_class(points, np.repeat(np.arange(10), 20))
+    assert len(set(plotting.CLASS_MARKERS)) == 10 and len(set(plotting.CLASS_COLOURS)) == 10
+    assert sorted(t.get_text() for t in ax.texts) == [
+        str(d) for d in range(10)
+    ]  # each class named where it sits
+    assert "200 points in 10 classes" in plotting.description(ax.figure)
+    plt.close(ax.figure)
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")) + sorted((ROOT / "cae_lib").rglob("*.py")):
+        assert "tab10" not in path.read_text(encoding="utf-8"), f"{path.name} uses tab10"
