@@ -288,13 +288,43 @@ def test_a_plain_autoencoder_at_high_noise_does_not_pass_as_a_denoiser(held_out,
 
 
 def test_a_box_blur_that_learnt_nothing_is_no_denoiser(held_out, strict):
-    """The second learner review: a 3 x 3 AveragePooling2D passed at σ 0.3 (better than the noisy input and the mean)."""
+    """The learner reviews: a 3 x 3 AveragePooling2D passed at σ 0.3, then a blur with a contrast stretch beat the
+    blur bar by 5 dB; a Python function made the check raise a TypeError."""
     import keras
 
     inputs = keras.Input((28, 28, 1))
-    blur = keras.Model(inputs, keras.layers.AveragePooling2D(3, strides=1, padding="same")(inputs))
-    for sigma in (0.3, 0.5):
-        rejects(check.denoiser, blur, sigma=sigma, clean=held_out, match=r"3 x 3 box blur of the noisy input")
+    blurred = keras.layers.AveragePooling2D(3, strides=1, padding="same")(inputs)
+    blur = keras.Model(inputs, blurred)
+    stretched = keras.Model(
+        inputs, keras.layers.Lambda(lambda x: keras.ops.clip((x - 0.25) * 2, 0, 1))(blurred)
+    )
+    for model in (blur, stretched):
+        rejects(
+            check.denoiser, model, sigma=0.5, clean=held_out, match=r"has 0 trainable weights: a fixed filter"
+        )
+    rejects(
+        check.denoiser,
+        check.box_blur,
+        sigma=0.5,
+        clean=held_out,
+        match=r"must be a trained Keras model .*function",
+    )
+    # Weights that never touch the output (a Dense beside the blur) do not make it learnt.
+    unused = keras.layers.Dense(64)(keras.layers.Flatten()(inputs))
+    beside = keras.Model(
+        inputs, keras.layers.Lambda(lambda pair: pair[0] + 0.0 * keras.ops.mean(pair[1]))([blurred, unused])
+    )
+    rejects(check.denoiser, beside, sigma=0.5, clean=held_out, match=r"does not depend on its weights")
+    # Weights that do pass the blur through (1,409 of them): measured against the blur itself.
+    features = keras.layers.Conv2D(128, 3, padding="same", activation="relu")(blurred)
+    through = keras.Model(inputs, keras.layers.Conv2D(1, 1)(features))
+    kernel = np.zeros((3, 3, 1, 128), np.float32)
+    kernel[1, 1, 0, 0] = 1.0  # filter 0 copies the blurred pixel; the ReLU keeps it (pixels are >= 0)
+    through.layers[2].set_weights([kernel, np.zeros(128, np.float32)])
+    pick = np.zeros((1, 1, 128, 1), np.float32)
+    pick[0, 0, 0, 0] = 1.0
+    through.layers[3].set_weights([pick, np.zeros(1, np.float32)])
+    rejects(check.denoiser, through, sigma=0.3, clean=held_out, match=r"3 x 3 box blur of the noisy input")
     noisy = np.clip(held_out + np.random.default_rng(0).normal(0, 0.3, held_out.shape), 0, 1)
     assert np.allclose(
         check.box_blur(noisy)[:, 1:-1, 1:-1], np.asarray(blur(noisy))[:, 1:-1, 1:-1], atol=1e-5

@@ -35,6 +35,22 @@ def box_blur(images) -> np.ndarray:
     return sum(padded[:, i : i + h, j : j + w] for i in range(3) for j in range(3)) / np.float32(9)
 
 
+def _weights_matter(model, images) -> bool:
+    """Whether nudging ``model``'s trainable weights by 10 % of their spread changes its output on ``images``."""
+    before = np.asarray(model(images, training=False))
+    saved = [w.numpy() for w in model.trainable_weights]
+    rng = np.random.default_rng(0)
+    try:
+        for w, value in zip(model.trainable_weights, saved):
+            spread = float(np.std(value)) or 0.1
+            w.assign(value + rng.normal(0, 0.1 * spread, value.shape).astype(value.dtype))
+        after = np.asarray(model(images, training=False))
+    finally:
+        for w, value in zip(model.trainable_weights, saved):
+            w.assign(value)
+    return float(np.mean(np.abs(after - before))) > 1e-3
+
+
 def _close(a, b) -> bool:
     return a.shape == b.shape and bool(np.allclose(a, b, rtol=1e-4, atol=1e-3))
 
@@ -245,9 +261,14 @@ def denoiser(model, sigma=..., clean=None):
     sigma = answered(sigma, "my_sigma")
     if isinstance(sigma, bool) or not isinstance(sigma, (int, float, np.floating)) or not 0 < sigma <= 1:
         raise Wrong(f"my_sigma must be a noise level between 0 and 1 (e.g. 0.4). Received: {sigma!r}")
-    if not callable(model):
-        raise Wrong(f"my_denoiser must be a trained Keras model. Received: {type(model).__name__}")
     from .. import training
+    from .._tf import keras
+
+    if not isinstance(model, keras.Model):
+        raise Wrong(
+            f"my_denoiser must be a trained Keras model (a network with weights), not a {type(model).__name__}: "
+            "a fixed filter in Python learns nothing; train an autoencoder on noisy inputs with clean targets"
+        )
 
     clean = np.asarray(clean, dtype=np.float32)
     rng = np.random.default_rng(DENOISER_SEED)
@@ -265,6 +286,18 @@ def denoiser(model, sigma=..., clean=None):
         raise Wrong(
             "the model returns (almost) the same picture whatever digit goes in: a denoiser's output must follow "
             "its input. Hint: train on noisy inputs with the clean digits as targets"
+        )
+    weights = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    if weights < 1000:
+        raise Wrong(
+            f"my_denoiser has {weights} trainable weights: a fixed filter (a blur, a contrast stretch, a threshold) "
+            "learns nothing about digits; train an autoencoder on noisy inputs with clean targets"
+        )
+    if not _weights_matter(model, noisy[:64]):
+        raise Wrong(
+            "my_denoiser's output does not depend on its weights (nudging them changes nothing): the denoising is "
+            "done by fixed layers (pooling, Lambda) around weights it never uses; train a network whose weights do "
+            "the work, such as an autoencoder with input_noise"
         )
     p_blur = metrics.mean_psnr(clean, box_blur(noisy), data_range=1.0)
     bar = max(p_noisy, p_constant, p_blur)
