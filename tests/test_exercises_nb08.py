@@ -244,6 +244,41 @@ def test_ex3_a_function_must_time_codec_compress_of_its_own_argument(strict, set
     )
     rejects(check.compress_latency, whole_call, match="divide by 1000 for the cost per digit", **kwargs)
 
+    def round_trip(images):  # the second review: compress and decompress timed together passed
+        return (
+            1e3
+            * deploy.seconds_per_call(
+                lambda x: codec.decompress(codec.compress(x, sender), setup["receiver"]), images, repeats=2
+            )
+            / len(images)
+        )
+
+    def float_channels(images):
+        floats = images[..., None].astype(np.float32) / 255
+        return (
+            1e3
+            * deploy.seconds_per_call(lambda x: codec.compress(x, sender), floats, repeats=2)
+            / len(images)
+        )
+
+    def per_pixel(images):
+        return (
+            1e3
+            * deploy.seconds_per_call(lambda x: codec.compress(x, sender), images, repeats=2)
+            / images.size
+        )
+
+    def own_sender(images):  # a right answer: the sender rebuilt inside the function is the same model
+        same = codec.sender_of(setup["model"])
+        return (
+            1e3 * deploy.seconds_per_call(lambda x: codec.compress(x, same), images, repeats=3) / len(images)
+        )
+
+    rejects(check.compress_latency, round_trip, match=r"also called codec.decompress", **kwargs)
+    rejects(check.compress_latency, float_channels, match=r"converted the digits \(to float32", **kwargs)
+    rejects(check.compress_latency, per_pixel, match=r"per pixel: divide by the number of digits", **kwargs)
+    check.compress_latency(own_sender, **kwargs)
+
 
 def test_ex4_solution_passes_and_8_bit_weights_or_the_decoder_fail(strict, setup, capsys):
     ns = run_solution("08_deploying_ex4", **setup)

@@ -171,34 +171,59 @@ FACTOR = 10.0
 
 
 def _timed_by_learner(function, images, sender) -> float:
-    """``function(images)``, with every call of ``codec.compress`` it makes recorded: :class:`Wrong` unless it timed
-    ``codec.compress`` of exactly ``images`` with ``sender``."""
+    """``function(images)``, with every call of ``codec.compress`` (and of the decoding side) it makes recorded:
+    :class:`Wrong` unless it timed ``codec.compress`` of exactly ``images`` with the sender, and nothing else."""
     from .. import codec
 
-    calls = []
-    original = codec.compress
+    calls, decoding = [], []
+    originals = {
+        name: getattr(codec, name)
+        for name in ("compress", "decompress", "decompress_latents", "decode_latents")
+    }
 
     def recording(images_given, model, *args, **kwargs):
         calls.append((np.asarray(images_given), model))
-        return original(images_given, model, *args, **kwargs)
+        return originals["compress"](images_given, model, *args, **kwargs)
+
+    def decoder(name):
+        def run(*args, **kwargs):
+            decoding.append(name)
+            return originals[name](*args, **kwargs)
+
+        return run
 
     codec.compress = recording
+    for name in ("decompress", "decompress_latents", "decode_latents"):
+        setattr(codec, name, decoder(name))
     try:
         value = call(function, images, what=f"{len(images)} digit(s)")
     finally:
-        codec.compress = original
+        for name, original in originals.items():
+            setattr(codec, name, original)
     what = "one digit" if len(images) == 1 else f"{len(images)} digits"
     if not calls:
         raise Wrong(
             f"on {what} your function never called codec.compress: time that call itself, "
             "deploy.seconds_per_call(lambda x: codec.compress(x, sender), images), and turn it into ms per digit"
         )
-    if not any(model is sender for _, model in calls):
+    if decoding:
+        raise Wrong(
+            f"on {what} your function also called codec.{decoding[0]}: the sender's latency is compress alone (the "
+            "receiver decodes on another machine); time codec.compress(x, sender) only"
+        )
+    wanted = codec.model_id(sender)
+    if not any(model is sender or codec.model_id(model) == wanted for _, model in calls):
         raise Wrong(
             f"on {what} your function compressed with another model than the sender: codec.compress(x, sender)"
         )
     if not any(given.shape == np.shape(images) and np.array_equal(given, images) for given, _ in calls):
         shapes = sorted({tuple(given.shape) for given, _ in calls})
+        if any(given.shape[: np.ndim(images)] == np.shape(images) and given.dtype != np.asarray(images).dtype
+               for given, _ in calls):  # fmt: skip
+            raise Wrong(
+                f"on {what} your function converted the digits (to {calls[0][0].dtype}, shape {calls[0][0].shape}) "
+                "before compressing: codec.compress takes the uint8 digits as they are, so time it on them"
+            )
         raise Wrong(
             f"on {what} your function compressed other digits (shapes {shapes}), not the images it was given "
             f"({np.shape(images)}): time codec.compress on its argument, all of it in one call"
@@ -257,6 +282,9 @@ def compress_latency(one_ms, *, batch_ms=..., sender, digits) -> str:
                                "alone, x_test[:1], in its own call"))  # fmt: skip
         candidates.append(
             (got / 1e3, measured, "that looks like microseconds: divide by 1000 for milliseconds")
+        )
+        candidates.append(
+            (got * 784, measured, "that is per pixel: divide by the number of digits, not of pixels")
         )
         fits = [(abs(np.log(value / reference)), i, hint) for i, (value, reference, hint) in enumerate(candidates)
                 if value > 0 and near(value, reference)]  # fmt: skip
