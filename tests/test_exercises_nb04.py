@@ -95,6 +95,24 @@ def test_ex1_rejects_bits_per_digit_and_the_bytes_of_the_first_step_below_23_db(
         check.largest_step, best, digits, model, bytes_per_digit=past,
         match=rf"that is the bytes at step {round(best + 0.1, 1)}, the first step below 23 dB",
     )  # fmt: skip
+    # The second review: the ideal size (bits / 8) and the payload alone passed within the old 0.06 tolerance.
+    symbols = codec.latents_to_symbols(codec.encode_latents(digits, model), model, best)
+    ideal = codec.symbol_bits(symbols, model, best) / len(symbols) / 8
+    payload = codec.read_header(codec.compress(digits, model, step=best)).payload_bytes / len(digits)
+    rejects(
+        check.largest_step,
+        best,
+        digits,
+        model,
+        bytes_per_digit=ideal,
+        match=r"the ideal size the prior predicts",
+    )
+    rejects(
+        check.largest_step, best, digits, model, bytes_per_digit=payload, match=r"that is the payload alone"
+    )
+    check.largest_step(
+        best, digits, model, bytes_per_digit=round(per_digit, 2)
+    )  # rounded to two decimals: fine
 
 
 def test_ex1_unanswered_prints_not_answered_and_goes_on(shipped, monkeypatch, capsys):

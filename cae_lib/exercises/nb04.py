@@ -37,19 +37,34 @@ def largest_step(best_step, digits, model, *, bytes_per_digit=...) -> str:
             "works; scan the steps up to the first one that falls below 23 dB"
         )
     real = here.bytes_per_image
-    if abs(best_bytes - real) > 0.06:
+    if abs(best_bytes - real) > 0.006:
         hint = "divide the file's length by the number of digits: codec.measure(...).bytes_per_image"
+        blob = codec.compress(digits, model, step=step)
+        header = codec.read_header(blob)
+        symbols = codec.latents_to_symbols(codec.encode_latents(digits, model), model, step)
+        ideal = codec.symbol_bits(symbols, model, step) / len(symbols) / 8
         if abs(best_bytes - here.total_bytes) < 1:
             hint = f"{best_bytes:g} bytes is the whole file of {here.count} digits; " + hint
         elif abs(best_bytes - 8 * real) < 0.5:
             hint = "that is bits per digit; a byte is 8 bits"
-        elif abs(best_bytes - above.bytes_per_image) <= 0.06:
+        elif abs(best_bytes - ideal) < 0.006:
+            hint = (
+                "that is the ideal size the prior predicts (symbol bits / 8), not a file: the real file adds its "
+                f"{header.header_bytes} bytes of header and checksum and the coder's last word; measure the file"
+            )
+        elif abs(best_bytes - header.payload_bytes / here.count) < 0.006:
+            hint = (
+                f"that is the payload alone: the file also holds {header.header_bytes} bytes of header and checksum, "
+                "which its digits share; divide the file's whole length by the number of digits"
+            )
+        elif abs(best_bytes - above.bytes_per_image) <= 0.006:
             hint = (
                 f"that is the bytes at step {larger}, the first step below {LEVEL_DB:g} dB: measure the bytes "
                 "at the step you keep"
             )
         raise Wrong(
-            f"at step {step} the {here.count} digits need {real:.2f} bytes per digit, not {best_bytes:g}: {hint}"
+            f"at step {step} the {here.count} digits need {real:.4f} bytes per digit, not {best_bytes:g} (the check "
+            f"allows 0.006 for rounding): {hint}"
         )
     return (
         f"step {step} keeps {here.mean_psnr_db:.2f} dB (step {larger} gives {above.mean_psnr_db:.2f} dB) "
