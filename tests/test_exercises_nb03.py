@@ -68,12 +68,12 @@ WRONG_ENCODERS = {
     "Dropout after dense1": (
         'x = layers.Dense(256, activation="relu", name="dense1")(x)  # 256',
         'x = layers.Dense(256, activation="relu", name="dense1")(x)\n    x = layers.Dropout(0.2)(x)',
-        r"dropout \(Dropout\) are not in the reference encoder",
+        r"layer dropout \(Dropout\) is not in the reference encoder: it acts only while training",
     ),
     "GaussianNoise after dense1": (
         'x = layers.Dense(256, activation="relu", name="dense1")(x)  # 256',
         'x = layers.Dense(256, activation="relu", name="dense1")(x)\n    x = layers.GaussianNoise(0.1)(x)',
-        r"\(GaussianNoise\) are not in the reference",
+        r"\(GaussianNoise\) is not in the reference encoder: it acts only while training",
     ),
     "an L2 regulariser on conv2": (
         'activation="relu", name="conv2"',
@@ -90,6 +90,27 @@ WRONG_ENCODERS = {
         'activation="relu", use_bias=False, name="conv2"',
         r"layer conv2 has weights of shapes .* it uses a bias too",
     ),
+    # The second review: relu6 passed (these digits stay under 6); pooling and LeakyReLU got the Dropout message.
+    "relu6 in conv2": (
+        'activation="relu", name="conv2"',
+        'activation="relu6", name="conv2"',
+        r"layer conv2 applies 'relu6'; the reference applies 'relu': relu6 caps",
+    ),
+    "a capped ReLU layer": (
+        'x = layers.ReLU(name="relu")(x)',
+        'x = layers.ReLU(max_value=1.0, name="relu")(x)',
+        r"layer relu is a ReLU with max_value=1.0",
+    ),
+    "max pooling instead of a stride": (
+        'x = layers.Conv2D(16, 3, padding="same", activation="relu", name="conv3")(x)',
+        'x = layers.Conv2D(16, 3, padding="same", activation="relu", name="conv3")(x)\n    x = layers.MaxPooling2D(1)(x)',
+        r"\(MaxPooling2D\) is not in the reference encoder: the reference halves the grid with strides=2",
+    ),
+    "a leaky ReLU layer": (
+        'x = layers.ReLU(name="relu")(x)',
+        'x = layers.LeakyReLU(name="relu")(x)',
+        r"\(LeakyReLU\) is not in the reference encoder: the reference uses a plain ReLU",
+    ),
     "a Sequential of the layers, never called": (
         'return keras.Model(inputs, latent, name="encoder")',
         'return keras.Sequential(keras.Model(inputs, latent).layers[1:], name="encoder")',
@@ -105,6 +126,14 @@ def test_ex1_rejects_a_plausible_wrong_encoder(mistake, digits, strict):
     assert old in source
     build = run_source(source.replace(old, new))["build_my_encoder"]
     rejects(nb03.encoder, build, digits, match=message)
+
+
+def test_ex1_a_reshape_in_place_of_flatten_is_the_same_network(digits, strict, capsys):
+    source = solution("03_encoding_ex1").replace(
+        'layers.Flatten(name="flatten")', 'layers.Reshape((784,), name="flatten")'
+    )
+    nb03.encoder(run_source(source)["build_my_encoder"], digits)
+    assert "✓ Exercise 03_encoding_ex1" in capsys.readouterr().out
 
 
 def test_ex1_a_relu_inside_conv1_before_the_relu_layer_is_the_same_network(digits, strict):
@@ -230,9 +259,10 @@ def _closest_by(*, centre=np.mean, distance=lambda a, b: np.linalg.norm(a - b)):
         (_closest_by(distance=lambda a, b: 1 - a @ b / np.linalg.norm(a) / np.linalg.norm(b)), r"\(cosine\)"),
         (_closest_by(distance=lambda a, b: np.abs(a - b).sum()), r"\(L1\)"),
         (_closest_by(centre=np.median), r"compares class medians"),
+        (lambda z, y: _closest_by()((z - z.mean(axis=0)) / z.std(axis=0), y), r"standardises it"),
         (lambda latents, labels: (4, 9), r"whatever it is given: use its arguments"),
     ],
-    ids=["cosine", "L1", "medians", "ignores its arguments"],
+    ids=["cosine", "L1", "medians", "standardised", "ignores its arguments"],
 )
 def test_ex4_a_shortcut_right_on_the_test_latents_is_caught_on_made_up_ones(
     clustered_latents, function, message, strict

@@ -22,8 +22,22 @@ ACTIVATION = {"conv1": None, "conv2": "relu", "conv3": "relu", "dense1": "relu",
 """The activation inside each weighted layer of the reference."""
 RELU_FOLLOWS = {"conv1"}
 """Layers followed by a ReLU in the reference: a ReLU inside them changes nothing."""
-LAYER_KINDS = {"InputLayer", "Conv2D", "ReLU", "Activation", "Flatten", "Dense"}
+LAYER_KINDS = {"InputLayer", "Conv2D", "ReLU", "Activation", "Flatten", "Reshape", "Dense"}
 """The kinds of layer the reference encoder is made of; anything else (Dropout, noise, normalisation) is extra."""
+FOREIGN_HINTS = {
+    **dict.fromkeys(("Dropout", "SpatialDropout2D", "GaussianNoise", "GaussianDropout", "AlphaDropout"),
+                    "it acts only while training, so the latents match here, yet the exercise is the course's encoder "
+                    "exactly: take it out"),
+    **dict.fromkeys(("MaxPooling2D", "AveragePooling2D"),
+                    "the reference halves the grid with strides=2 in conv1 and conv2, not with pooling"),
+    **dict.fromkeys(("GlobalAveragePooling2D", "GlobalMaxPooling2D"),
+                    "pooling over the whole grid throws the positions away; the reference keeps them with a Flatten"),
+    **dict.fromkeys(("LeakyReLU", "PReLU", "ELU"), "the reference uses a plain ReLU (layers.ReLU)"),
+    **dict.fromkeys(("Rescaling", "Normalization"),
+                    "the digits come in already scaled to [0, 1] (data.to_float); the encoder does not rescale them"),
+    **dict.fromkeys(("BatchNormalization", "LayerNormalization"), "the reference has no normalisation layer"),
+}  # fmt: skip
+"""What to say about a layer the reference encoder does not have, by its kind."""
 SEED_FIGURES = (8.9e6, 68.34e3)
 """The two bare figures on the course's original slide "Encoding and Decoding the Image"."""
 
@@ -102,12 +116,33 @@ def encoder(build, digits) -> str:
     if extra:
         raise Wrong(f"layer(s) {', '.join(extra)} have weights the reference encoder does not have: "
                     f"its only weighted layers are {', '.join(WEIGHTED)}")  # fmt: skip
-    foreign = [f"{layer.name} ({type(layer).__name__})" for layer in model.layers
-               if type(layer).__name__ not in LAYER_KINDS]  # fmt: skip
+    foreign = [layer for layer in model.layers if type(layer).__name__ not in LAYER_KINDS]
     if foreign:
-        raise Wrong(f"layer(s) {', '.join(foreign)} are not in the reference encoder (Conv2D, ReLU, Flatten, Dense): "
-                    "Dropout and noise act only while training, so the latents match here, yet the exercise is "
-                    "the course's encoder exactly: take them out")  # fmt: skip
+        kind = type(foreign[0]).__name__
+        why = FOREIGN_HINTS.get(
+            kind, "the reference has only Conv2D, ReLU, Flatten and Dense layers: take it out"
+        )
+        raise Wrong(f"layer {foreign[0].name} ({kind}) is not in the reference encoder: {why}")
+    for layer in model.layers:  # options the outputs on a hundred digits may not show
+        config = layer.get_config() if type(layer).__name__ == "ReLU" else {}
+        options = [
+            f"{key}={config[key]}" for key in ("max_value", "negative_slope", "threshold") if config.get(key)
+        ]
+        if options:
+            raise Wrong(f"layer {layer.name} is a ReLU with {', '.join(options)}: the reference's ReLU is plain, "
+                        "layers.ReLU()")  # fmt: skip
+        # A missing or an extra plain ReLU is named further down, from what it does to the outputs.
+        activation = getattr(getattr(layer, "activation", None), "__name__", None)
+        if layer.name in ACTIVATION and activation not in (None, "linear", "relu", ACTIVATION[layer.name]):
+            reference_has = (
+                f"applies {ACTIVATION[layer.name]!r}" if ACTIVATION[layer.name] else "has no activation there"
+            )
+            capped = (
+                ": relu6 caps the values at 6, which these digits may not reach"
+                if activation == "relu6"
+                else ""
+            )
+            raise Wrong(f"layer {layer.name} applies {activation!r}; the reference {reference_has}{capped}")
     for name in WEIGHTED:
         layer = model.get_layer(name)
         extras = [kind for kind in ("kernel_regularizer", "bias_regularizer", "activity_regularizer",
@@ -266,6 +301,9 @@ _SHORTCUTS = {
            "distance, np.linalg.norm(a - b)"),
     "medians": (lambda z, y: _centroid_pair(z, y, centre=np.median),
                 "it compares class medians; a centroid is the mean latent of the class, latents[labels == c].mean(axis=0)"),
+    "standardised": (lambda z, y: _centroid_pair((z - z.mean(axis=0)) / z.std(axis=0), y),
+                     "it rescales each latent dimension (standardises it) first; the exercise measures the latents as "
+                     "they are, where a dimension with a wide spread counts for more"),
     "nearest members": (_nearest_members,
                         "it finds the two closest single digits; the exercise compares whole classes by their "
                         "centroids (mean latents)"),
@@ -273,22 +311,30 @@ _SHORTCUTS = {
 """Plausible shortcuts, each with its own answer on some latents: (function, what it does instead)."""
 
 
-def _trial_sets(count: int = 60):
-    """Small clustered latent sets on which each shortcut of :data:`_SHORTCUTS` disagrees with the right pair."""
+def _trial_sets(count: int = 200):
+    """Small clustered latent sets on which each shortcut of :data:`_SHORTCUTS` disagrees with the right pair, and
+    each two shortcuts disagree with each other somewhere (so a wrong function's answers name its shortcut)."""
+    names = list(_SHORTCUTS)
+    wanted = {(name, "right") for name in names} | {
+        (a, b) for i, a in enumerate(names) for b in names[i + 1 :]
+    }
     found = {}
     for seed in range(count):
         rng = np.random.default_rng(seed)
         centres = rng.normal(0, 1, (10, 6)) * rng.uniform(0.3, 2.0, (10, 1))
         spread = rng.uniform(0.05, 1.5, (10, 1, 6))
         latents = (centres[:, None] + spread * rng.standard_t(3, (10, 25, 6))).reshape(-1, 6)
+        latents *= rng.uniform(0.2, 5.0, 6)  # dimensions of different spreads, as a real latent's are
         labels = np.repeat(np.arange(10), 25)
         order = rng.permutation(len(labels))  # classes not in blocks: selecting by position fails
         latents, labels = latents[order], labels[order]
-        right = _centroid_pair(latents, labels)
-        for name, (shortcut, _) in _SHORTCUTS.items():
-            if name not in found and tuple(sorted(shortcut(latents, labels))) != right:
-                found[name] = (latents, labels, right)
-        if len(found) == len(_SHORTCUTS):
+        answers = {"right": _centroid_pair(latents, labels)}
+        answers.update({name: tuple(sorted(f(latents, labels))) for name, (f, _) in _SHORTCUTS.items()})
+        separated = {pair for pair in wanted if answers[pair[0]] != answers[pair[1]]}
+        if separated:
+            found[seed] = (latents, labels, answers["right"])
+            wanted -= separated
+        if not wanted:
             break
     return found
 
