@@ -18,7 +18,15 @@ pytestmark = pytest.mark.usefixtures("strict")
 # ---------------------------------------------------------------- Exercise 1: the decoder
 
 
-def wrong_decoder(*, drop_relu=False, stride=2, linear_pixels=False, fixed_latent=False, dense1_bias=True):
+def wrong_decoder(
+    *,
+    drop_relu=False,
+    stride=2,
+    linear_pixels=False,
+    fixed_latent=False,
+    dense1_bias=True,
+    relu_in_deconv2=False,
+):
     """The reference decoder with one plausible mistake."""
 
     def build(latent_dim=28):
@@ -30,7 +38,9 @@ def wrong_decoder(*, drop_relu=False, stride=2, linear_pixels=False, fixed_laten
         x = layers.Conv2DTranspose(32, 3, strides=stride, padding="same", activation="relu", name="deconv1")(
             x
         )
-        x = layers.Conv2DTranspose(16, 3, strides=2, padding="same", name="deconv2")(x)
+        x = layers.Conv2DTranspose(
+            16, 3, strides=2, padding="same", name="deconv2", activation="relu" if relu_in_deconv2 else None
+        )(x)
         x = layers.Activation("linear" if drop_relu else "relu", name="relu")(x)
         pixels = layers.Conv2D(
             1, 3, padding="same", activation=None if linear_pixels else "sigmoid", name="pixels"
@@ -59,6 +69,11 @@ def test_the_decoder_check_catches_a_missing_relu_a_wrong_stride_and_a_missing_s
         check.decoder, wrong_decoder(linear_pixels=True), digits, match="pixels applies 'linear'.*'sigmoid'"
     )
     rejects(check.decoder, wrong_decoder(dense1_bias=False), digits, match="dense1 .* it has no bias")
+
+
+def test_the_decoder_check_accepts_a_relu_inside_deconv2_before_the_relu_layer(fake_digits, strict, capsys):
+    check.decoder(wrong_decoder(relu_in_deconv2=True), fake_digits(20))  # ReLU twice is ReLU once
+    assert "✓ Exercise 05_decoding_ex1" in capsys.readouterr().out
 
 
 def test_the_decoder_check_catches_a_decoder_that_ignores_latent_dim(fake_digits):
@@ -147,6 +162,11 @@ def test_the_transposed_convolution_check_names_a_transposed_kernel_and_an_integ
 
     rejects(check.conv_transpose, kernel_transposed, digit, match=r"transposed kernel \(kernel.T\)")
     rejects(check.conv_transpose, integer_output, digit, match=r"holds whole numbers")
+
+    def half_precision(image, kernel, stride=1):
+        return right(image.astype(np.float16), kernel.astype(np.float16), stride).astype(np.float16)
+
+    rejects(check.conv_transpose, half_precision, digit, match=r"low-precision array \(float16\?\)")
 
 
 # ---------------------------------------------------------------- Exercise 3: compile and fit
@@ -239,6 +259,17 @@ def test_the_training_step_check_catches_logits_the_wrong_validation_digits_and_
         )
     history, model = fitted(optimizer=keras.optimizers.SGD(learning_rate=1e-4))
     rejects(check.training_step, history, model, x_val, updates=200, match="Your optimizer is SGD .*Adam")
+    history, model = fitted(optimizer=keras.optimizers.Adam(learning_rate=3e-6))  # a typo in the exponent
+    rejects(
+        check.training_step,
+        history,
+        model,
+        x_val,
+        updates=200,
+        match=r"Your optimizer is Adam \(learning rate 3e-06\)",
+    )
+    history, model = fitted(loss="bce")  # Keras' alias of binary cross-entropy: a right answer
+    check.training_step(history, model, x_val, updates=200)
 
 
 # ---------------------------------------------------------------- Exercise 4: worst and best classes
