@@ -114,6 +114,9 @@ def test_ex1_and_ex2_almost_right_answers(small_train, mnist, capsys):
     rejects(nb01.class_means, (means.astype(np.uint8), pair), x_train, y_train, match="astype")
     rejects(nb01.class_means, (means, f"{pair[0]}{pair[1]}"), x_train, y_train, match="not the text")
     rejects(nb01.class_means, (means, (True, False)), x_train, y_train, match="True/False")
+    sums = np.stack([x_train[y_train == d].sum(axis=0, dtype=np.float64) for d in range(10)])
+    rejects(nb01.class_means, (sums, pair), x_train, y_train, match="are the sums of each class")
+    rejects(nb01.class_means, (means, tuple(map(str, pair))), x_train, y_train, match="holds text")
 
     _, (x_test, y_test) = mnist
 

@@ -105,6 +105,15 @@ def test_ex2_horizontal_detector(mnist, capsys):
     # Not balanced: a flat bright area answers 3 (the learner review's [[-1]*3, [3]*3, [-1]*3]).
     unbalanced = np.array([[-1, -1, -1], [3, 3, 3], [-1, -1, -1]], np.float32)
     rejects(nb02.horizontal_detector, unbalanced, x_test, match="weights sum to 3.00")
+    # The second review: [[-1]*3, [1]*3, [-1]*3] was told to "give positive weights where the stroke lies".
+    outweighed = np.array([[-1, -1, -1], [1, 1, 1], [-1, -1, -1]], np.float32)
+    rejects(
+        nb02.horizontal_detector,
+        outweighed,
+        x_test,
+        match="weights sum to -3.00, so the negative rows outweigh",
+    )
+    rejects(nb02.horizontal_detector, [["-1"] * 3, ["2"] * 3, ["-1"] * 3], x_test, match="not text")
 
 
 @pytest.fixture(scope="module")

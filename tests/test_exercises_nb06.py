@@ -106,6 +106,8 @@ def test_largest_gain_solution_passes(strict, capsys):
     assert (
         "✓ Exercise 06_loss_and_noise_ex2 (where the denoiser helps most): σ = 0.3" in capsys.readouterr().out
     )
+    check.largest_gain(np.float32(0.3), SIGMAS, CURVES)  # read from a float32 array: 0.30000001
+    assert "✓ Exercise 06_loss_and_noise_ex2" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
@@ -118,6 +120,7 @@ def test_largest_gain_solution_passes(strict, capsys):
         (0.4, "not one of the noise levels"),
         (0.2, "larger elsewhere"),
         (0.1 * 2 + 1e-12, "larger elsewhere"),  # a σ computed, not picked from sigmas
+        ("0.30", "not the text '0.30'"),  # the second review: text passed
     ],
 )
 def test_largest_gain_wrong_answers_are_named(strict, wrong, message):

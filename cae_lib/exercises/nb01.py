@@ -64,6 +64,12 @@ def class_means(answer, x_train, y_train) -> str:
             "your means are whole numbers, each rounded down (up to 1 pixel value too low): "
             ".astype(np.uint8) cuts off the fraction; keep the float mean that .mean(axis=0) gives"
         )
+    counts = np.bincount(np.asarray(y_train), minlength=10)[:, None, None]
+    if errors.max() > 0.5 and np.abs(means - reference * counts).max() <= 0.5 * counts.max():
+        raise Wrong(
+            "your 'means' are the sums of each class's images: divide by the number of images in the class, or use "
+            ".mean(axis=0)"
+        )
     factor = float((scaled * reference).sum() / max(float((scaled * scaled).sum()), 1e-12))
     if errors.max() > 0.5 and abs(factor - 1) > 1e-3 and np.abs(factor * scaled - reference).max() <= 0.5:
         raise Wrong(
@@ -85,6 +91,8 @@ def class_means(answer, x_train, y_train) -> str:
     most_alike = answered(most_alike, "most_alike")
     if isinstance(most_alike, (str, bytes)):
         raise Wrong(f"most_alike should be a pair of labels such as (3, 5), not the text {most_alike!r}")
+    if any(isinstance(v, (str, bytes)) for v in np.ravel(np.asarray(most_alike, dtype=object))):
+        raise Wrong(f"most_alike = {most_alike!r} holds text: give the two labels as numbers, e.g. (3, 5)")
     if any(isinstance(v, (bool, np.bool_)) for v in np.ravel(np.asarray(most_alike, dtype=object))):
         raise Wrong(
             f"most_alike = {most_alike!r} holds True/False: give the two labels, e.g. the row and "

@@ -143,6 +143,10 @@ def horizontal_detector(answer, x_test) -> str:
     most on the stroke itself: not a dark-line detector (signs flipped), not
     an edge detector (Sobel-y) nor a kernel off by a row.
     """
+    if np.asarray(answer).dtype.kind in "USO":
+        raise Wrong(
+            f"the kernel should hold numbers, not text or objects. Received: {np.asarray(answer).dtype}"
+        )
     kernel = np.asarray(answer, dtype=np.float32)
     if kernel.shape != (3, 3):
         raise Wrong(f"the kernel should be 3 x 3. Received: shape {kernel.shape}")
@@ -154,6 +158,12 @@ def horizontal_detector(answer, x_test) -> str:
         raise Wrong(
             f"largest response to a horizontal bar {r_across:.2f}, to a vertical bar {r_down:.2f}: "
             f"it prefers vertical strokes, a vertical detector (transpose it)"
+        )
+    if r_across <= 1e-6 and kernel[1].sum() > 0 and kernel.sum() < 0:
+        raise Wrong(
+            f"its largest response to a horizontal bar is {r_across:.2f}: its weights sum to {kernel.sum():.2f}, so "
+            "the negative rows outweigh the bright middle row; make the middle row as strong as the rows above and "
+            "below together (the weights summing to zero)"
         )
     if r_across <= 1e-6:
         raise Wrong(

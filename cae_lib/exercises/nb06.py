@@ -143,11 +143,13 @@ def largest_gain(answer, sigmas, curves):
     noisy = np.asarray(curves["noisy input itself"], dtype=float)
     gain = denoising - plain
     best = sigmas[int(np.argmax(gain))]
+    if isinstance(answer, (str, bytes)):
+        raise Wrong(f"answer the number itself, one of sigmas = {sigmas}, not the text {answer!r}")
     try:
         value = float(answer)
     except (TypeError, ValueError):
         raise Wrong(f"answer a number, one of sigmas = {sigmas}. Received: {answer!r}") from None
-    if math.isclose(value, best):
+    if math.isclose(value, best, rel_tol=1e-6):  # a σ read from a float32 array is 0.30000001
         return f"σ = {best:g}: the denoiser beats the plain autoencoder by {gain.max():.2f} dB there"
     if (
         isinstance(answer, (int, np.integer))
@@ -155,20 +157,22 @@ def largest_gain(answer, sigmas, curves):
         and answer == int(np.argmax(gain))
     ):
         raise Wrong(f"{answer} is the position in sigmas, not the noise level: answer sigmas[{answer}]")
-    if math.isclose(value, sigmas[int(np.argmax(denoising))]):
+    if math.isclose(value, sigmas[int(np.argmax(denoising))], rel_tol=1e-6):
         raise Wrong(
             "that is where the denoising autoencoder's own PSNR is highest, not where it beats the plain "
             "one most: subtract the two curves first"
         )
     with np.errstate(invalid="ignore"):
         over_noisy = denoising - noisy
-    if np.isfinite(over_noisy).any() and math.isclose(value, sigmas[int(np.nanargmax(over_noisy))]):
+    if np.isfinite(over_noisy).any() and math.isclose(
+        value, sigmas[int(np.nanargmax(over_noisy))], rel_tol=1e-6
+    ):
         raise Wrong(
             "that is the largest gain over the noisy input itself: compare with the plain autoencoder"
         )
-    if math.isclose(value, sigmas[int(np.argmin(gain))]):
+    if math.isclose(value, sigmas[int(np.argmin(gain))], rel_tol=1e-6):
         raise Wrong("that is where the advantage is smallest: take the largest")
-    at = [i for i, s in enumerate(sigmas) if math.isclose(value, s)]
+    at = [i for i, s in enumerate(sigmas) if math.isclose(value, s, rel_tol=1e-6)]
     if not at:
         raise Wrong(f"{value:g} is not one of the noise levels measured: answer one of sigmas = {sigmas}")
     raise Wrong(
