@@ -80,6 +80,13 @@ def test_ex1_solution_passes_and_truncating_ignoring_the_runner_or_floats_fail(s
     with pytest.raises(exercises.ExerciseFailed, match="codec.decompress's, not run_decoder's"):
         check.receiver_program(calls_but_ignores_the_runner, **kwargs)
 
+    def squeezed(cae_bytes, receiver, run_decoder):  # the second review: right on many digits, not on one
+        _, latents = codec.decompress_latents(cae_bytes, receiver)
+        return data.to_uint8(np.squeeze(run_decoder(latents)))
+
+    with pytest.raises(exercises.ExerciseFailed, match=r"file 3 \(1 digits.* have shape \(28, 28\)"):
+        check.receiver_program(squeezed, **kwargs)
+
 
 def test_ex1_a_channel_axis_pixels_in_0_1_or_latents_scaled_twice_fail(strict, setup, trained):
     kwargs = dict(
