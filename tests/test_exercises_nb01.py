@@ -83,7 +83,7 @@ def test_ex2_gzip_per_digit(mnist, capsys):
 
     rejects(nb01.gzip_per_digit, total, x_test, y_test, match="divide by the number of images")
     rejects(nb01.gzip_per_digit, one_stream_per_digit, x_test, y_test, match="one gzip stream per digit")
-    rejects(nb01.gzip_per_digit, floats, x_test, y_test, match="float pixels")
+    rejects(nb01.gzip_per_digit, floats, x_test, y_test, match="float or wider integer pixels")
 
     def bits(images):
         return 8 * len(gzip.compress(images.tobytes(), 9)) / len(images)

@@ -208,7 +208,7 @@ def gzip_per_digit(answer, x_test, y_test) -> str:
                     "trailer: compress all the images in one stream, as the cell on the test set does"
                 )
             elif value > 1.5 * expected:
-                hint = "did you compress float pixels (4 or 8 bytes each)? compress the uint8 array's bytes"
+                hint = "did you compress float or wider integer pixels (4 or 8 bytes each)? compress the uint8 array's bytes"
             else:
                 hint = "use gzip.compress(images.tobytes(), compresslevel=9) and divide by len(images)"
             raise Wrong(
