@@ -68,7 +68,7 @@ WRONG_ENCODERS = {
     "Dropout after dense1": (
         'x = layers.Dense(256, activation="relu", name="dense1")(x)  # 256',
         'x = layers.Dense(256, activation="relu", name="dense1")(x)\n    x = layers.Dropout(0.2)(x)',
-        r"layer dropout \(Dropout\) is not in the reference encoder: it acts only while training",
+        r"layer dropout\w* \(Dropout\) is not in the reference encoder: it acts only while training",
     ),
     "GaussianNoise after dense1": (
         'x = layers.Dense(256, activation="relu", name="dense1")(x)  # 256',

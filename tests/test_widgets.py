@@ -280,3 +280,16 @@ def test_a_widget_shows_itself_and_says_what_to_do_where_ipywidgets_7_may_not_be
     explorer._ipython_display_()
     assert shown == [explorer.widget]
     assert (widgets.IPYWIDGETS_7_NOTE in capsys.readouterr().out) is noted
+
+
+def test_described_images_carry_the_description_ipywidgets_tooltips_read():
+    """ipywidgets 8 draws a tooltip from ``description``, which Image lacks: a tooltip on a plain Image left an error
+    box in JupyterLab in place of the explorer's pictures (CI, the browser test)."""
+    import ipywidgets
+
+    from cae_lib.widgets.display import described_image
+
+    image = described_image(format="png", tooltip="Eight digits.")
+    assert isinstance(image, ipywidgets.Image)
+    state = image.get_state()
+    assert state["description"] == "" and state["tooltip"] == "Eight digits."

@@ -24,3 +24,30 @@ def _display(widget) -> None:
     display(widget)
     if int(ipywidgets.__version__.split(".")[0]) < 8 and not on_colab():
         print(IPYWIDGETS_7_NOTE)
+
+
+_DESCRIBED_IMAGE = None
+
+
+def described_image(**kwargs):
+    """An ``ipywidgets.Image`` whose ``tooltip`` may hold a text of what it shows (the site's alt text).
+
+    ipywidgets 8 draws a tooltip by reading the widget's ``description``,
+    which a plain ``Image`` lacks: setting ``tooltip`` on one leaves an error
+    box in JupyterLab ("Cannot read properties of undefined (reading
+    'length')") instead of the picture. This subclass carries an empty
+    ``description``, so the tooltip becomes the image's title.
+
+    Args:
+        **kwargs: What ``ipywidgets.Image`` takes (``format``, ``value``, ...).
+    """
+    global _DESCRIBED_IMAGE
+    if _DESCRIBED_IMAGE is None:
+        import ipywidgets
+        from traitlets import Unicode
+
+        class DescribedImage(ipywidgets.Image):
+            description = Unicode("", help="Empty: ipywidgets' tooltip code reads it.").tag(sync=True)
+
+        _DESCRIBED_IMAGE = DescribedImage
+    return _DESCRIBED_IMAGE(**kwargs)

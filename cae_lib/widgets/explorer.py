@@ -31,7 +31,7 @@ from .. import codec, metrics, pretrained
 from ..config import DEFAULT_LATENT_DIM
 from ..figure_text import count, num, value_range
 from ..images import NUM_PIXELS, image_batch
-from .display import _display
+from .display import _display, described_image
 from .mosaic import digit_mosaic
 
 FLOAT = "float32"
@@ -190,8 +190,8 @@ class LatentExplorer:
         self.random_button = w.Button(
             description="new random digits", icon="random", layout=w.Layout(width="auto")
         )
-        self.image = w.Image(format="png")
-        self.curve_image = w.Image(format="png")
+        self.image = described_image(format="png")
+        self.curve_image = described_image(format="png")
         self.stats = w.HTML()
         self.indices = np.arange(n_digits)
         self.figures: Figures | None = None

@@ -7,7 +7,7 @@ import io
 
 import numpy as np
 
-from .display import _display
+from .display import _display, described_image
 
 
 class GuessTheOriginal:
@@ -59,7 +59,7 @@ class GuessTheOriginal:
         self.right_button = w.Button(description="right is the original", layout=w.Layout(width="14em"))
         self.left_button.on_click(lambda _: self.guess("left"))
         self.right_button.on_click(lambda _: self.guess("right"))
-        self.image = w.Image(format="png")
+        self.image = described_image(format="png")
         self.stats = w.HTML()
         self.widget = w.VBox([self.image, w.HBox([self.left_button, self.right_button]), self.stats])
         self.next_pair()
