@@ -4,9 +4,9 @@ Notebooks run by nbval keep their stubs (each check prints "not answered yet"
 and Run All goes on). Here each notebook runs again with every learner cell
 replaced by its solution file and ``CAE_EXERCISES=strict``, so that a check
 that rejects its own solution, or a solution that no longer fits the
-notebook, fails the test; and twice more with a learner's mistakes in every
-learner cell (code that raises; functions and values that are None), where
-every check must answer ✗ and Run All must reach the end.
+notebook, fails the test; and once more with two of a learner's mistakes in
+turn in every learner cell (functions and values that are None, then code that
+raises), where every check must answer ✗ each time and Run All must reach the end.
 """
 
 import ast
@@ -142,26 +142,32 @@ def learner_slip(stub: str, kind: str) -> str:
     return magic + source + "\n"
 
 
-@pytest.mark.parametrize("kind", ["raises", "none"])
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_a_learners_mistake_gets_a_cross_and_run_all_goes_on(path, kind, monkeypatch, mnist):
+def test_a_learners_mistake_gets_a_cross_and_run_all_goes_on(path, monkeypatch, mnist):
+    """Each exercise meets two mistakes in one run: its learner cell forgets a ``return`` (None), its check runs;
+    then the learner cell raises, its check runs again. The cells after it run in what the two left (functions
+    that raise; values that are None where the raising cell stopped before its names), and Run All must reach
+    the end. One run instead of one per mistake: the notebooks are the suite's longest part."""
     monkeypatch.delenv(exercises.STRICT_ENV, raising=False)
     monkeypatch.setenv("CAE_QUICK", "1")
     notebook = nbformat.read(path, as_version=4)
     cells = learner_cells(path)
-    for index in cells.values():
-        notebook.cells[index].source = learner_slip(notebook.cells[index].source, kind)
+    for index in sorted(cells.values(), reverse=True):  # from the end, so earlier indices stay put
+        stub, check = notebook.cells[index].source, notebook.cells[index + 1].source
+        notebook.cells[index].source = learner_slip(stub, "none")
+        notebook.cells[index + 2 : index + 2] = [nbformat.v4.new_code_cell(learner_slip(stub, "raises")),
+                                                 nbformat.v4.new_code_cell(check)]  # fmt: skip
     NotebookClient(  # raises CellExecutionError if any cell stops Run All
         notebook, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
     ).execute()
-    for exercise_id, index in cells.items():
-        printed = "".join(
-            output.get("text", "")
-            for cell in notebook.cells[index : index + 2]
-            for output in cell.get("outputs", [])
-        )
-        assert f"✗ Exercise {exercise_id} " in printed, f"{path.name} {exercise_id} ({kind}): {printed!r}"
-        if kind == "raises":
-            assert "raised" in printed, f"{path.name} {exercise_id}: {printed!r}"
-        else:
-            assert "None" in printed, f"{path.name} {exercise_id}: {printed!r}"
+    for shift, (exercise_id, index) in enumerate(sorted(cells.items(), key=lambda item: item[1])):
+        first = index + 2 * shift  # where the learner cell is once the copies before it are in
+        for kind, at in (("none", first), ("raises", first + 2)):
+            printed = "".join(
+                output.get("text", "")
+                for cell in notebook.cells[at : at + 2]
+                for output in cell.get("outputs", [])
+            )
+            assert f"✗ Exercise {exercise_id} " in printed, f"{path.name} {exercise_id} ({kind}): {printed!r}"
+            word = "raised" if kind == "raises" else "None"
+            assert word in printed, f"{path.name} {exercise_id} ({kind}): {printed!r}"
