@@ -181,9 +181,16 @@ def gzip_per_digit(answer, x_test, y_test) -> str:
                 f"for the {n:,} test digits labelled {digit} your function gives the whole number {value:.0f}; "
                 f"the bytes per digit are {expected:.3f}: divide with / (not the floor division //) and do not round"
             )
-        if abs(value - expected) > 0.5:
+        if (
+            abs(value - expected) > 0.005
+        ):  # the same gzip here as in the learner's cell: only rounding differs
             one = len(gzip.compress(np.ascontiguousarray(subset[0]).tobytes(), compresslevel=9))
-            if abs(value - expected * n) < 0.5 * n:
+            if abs(value - (expected * n - 12) / n) < 0.002:  # zlib: 6 bytes of framing, gzip: 18
+                hint = (
+                    "that is zlib's stream, 12 bytes shorter than gzip's (its header and trailer): the exercise measures "
+                    "gzip -9, gzip.compress(images.tobytes(), compresslevel=9)"
+                )
+            elif abs(value - expected * n) < 0.5 * n:
                 hint = "that is the size of the whole stream: divide by the number of images"
             elif abs(value - 8 * expected) < 0.5:
                 hint = "that is in bits (8 per byte): len(gzip.compress(...)) already counts bytes"
@@ -212,8 +219,8 @@ def gzip_per_digit(answer, x_test, y_test) -> str:
             else:
                 hint = "use gzip.compress(images.tobytes(), compresslevel=9) and divide by len(images)"
             raise Wrong(
-                f"for the {n:,} test digits labelled {digit} your function gives {value:.1f} bytes per digit; "
-                f"gzip -9 of them in one stream gives {expected:.1f}: {hint}"
+                f"for the {n:,} test digits labelled {digit} your function gives {value:.3f} bytes per digit; "
+                f"gzip -9 of them in one stream gives {expected:.3f} (the check allows 0.005 for rounding): {hint}"
             )
         found[digit] = value
     ink = {d: float(np.mean(x_test[y_test == d] > 0)) for d in (1, 8)}
