@@ -113,6 +113,17 @@ def test_ex1_rejects_bits_per_digit_and_the_bytes_of_the_first_step_below_23_db(
     check.largest_step(
         best, digits, model, bytes_per_digit=round(per_digit, 2)
     )  # rounded to two decimals: fine
+    # A step chosen by the PSNR of the pooled squared error (lower than the mean of per-digit PSNRs): named.
+    pooled = {}
+    for step in np.round(np.arange(0.5, best + 0.05, 0.1), 1):
+        decoded = codec.decompress(codec.compress(digits, model, step=step), model)
+        pooled[step] = 10 * np.log10(255.0**2 / np.mean((digits.astype(np.float64) - decoded) ** 2))
+    by_pooled = max(s for s, p in pooled.items() if p >= 23)
+    assert by_pooled < best  # on these digits the two rules part
+    measured = codec.measure(digits, model, step=by_pooled).bytes_per_image
+    rejects(
+        check.largest_step, by_pooled, digits, model, bytes_per_digit=measured, match=r"pooled squared error"
+    )
 
 
 def test_ex1_unanswered_prints_not_answered_and_goes_on(shipped, monkeypatch, capsys):
