@@ -90,8 +90,7 @@ SUBSET = (
     "tests/test_widgets.py",
     "tests/test_solutions.py::test_the_notebook_passes_every_check_with_the_solutions_filled_in",
     "tests/test_exercises_framework.py",
-    "tests/test_solutions.py::test_a_learners_mistake_gets_a_cross_and_run_all_goes_on[01_dataset-raises]",
-    "tests/test_solutions.py::test_a_learners_mistake_gets_a_cross_and_run_all_goes_on[01_dataset-none]",
+    "tests/test_solutions.py::test_a_learners_mistake_gets_a_cross_and_run_all_goes_on[01_dataset]",
 )
 """What ``colab`` and ``minimum`` run: models, codec, golden files, hostile inputs (Pillow, h5py and NumPy differ), widgets, every notebook with its solutions, and
 the checks' handling of a learner's mistakes (on that IPython: ``%%answer`` and one notebook with mistakes)."""
