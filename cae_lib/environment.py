@@ -43,6 +43,10 @@ EXTRAS = ("cpu", "course")
 """Extras whose requirements the course needs at run time: TensorFlow, and the notebooks' widgets and scikit-learn."""
 FRONT_ENDS = ("jupyterlab",)
 """Requirements of the ``course`` extra that are front ends, not libraries: Colab and VS Code bring their own."""
+OPTIONAL = ("anywidget",)
+"""Requirements of the ``course`` extra the notebooks can do without: missing, they are no problem (notebook
+07's drawing pad falls back to uploading a photo, e.g. on Colab, where the course is installed without the
+extra); installed but too old, they are."""
 KERNEL_SIDE = {"ipywidgets": ">=7.7"}
 """What the kernel needs where the ``course`` extra asks for more on behalf of its front end.
 
@@ -147,6 +151,8 @@ def problems(needs: dict[str, str] | None = None) -> list[Problem]:
     found = []
     for package, specifier in sorted((requirements() if needs is None else needs).items()):
         version = installed_version(package)
+        if version is None and package in OPTIONAL:
+            continue
         if version is None:
             found.append(Problem(package, "missing", specifier))
             continue

@@ -143,6 +143,41 @@ def _grayscale(image, factor: int = 1) -> tuple:
     return image, ([] if mode == "L" else [f"{mode} -> grayscale"])
 
 
+def working_grayscale(image) -> tuple:
+    """A Pillow image of any size and mode as upright 8-bit grayscale of at most 447 px: ``(image, notes, size)``.
+
+    The first step of :func:`image_to_digit`, for callers that need more
+    than 28 pixels (:mod:`cae_lib.handwriting` crops a photo to its ink
+    first). The image is turned to grayscale as there (light ink kept light,
+    nothing inverted), box-averaged by a whole factor when it is longer than
+    447 pixels, and turned upright by its EXIF orientation.
+
+    Returns:
+        ``(image, notes, (width, height))``: a Pillow ``L`` image; the changes
+        in words; the upright size before any shrinking.
+
+    Raises:
+        ImageReadError: More than ``MAX_IMAGE_PIXELS`` pixels, or float pixels that are NaN or infinite.
+    """
+    from PIL import Image
+
+    width, height = image.size
+    if width * height > MAX_IMAGE_PIXELS:
+        raise ImageReadError(
+            f"{width}x{height} is {width * height:,} pixels, more than the {MAX_IMAGE_PIXELS:,} a digit's "
+            "image may have: crop or shrink it first"
+        )
+    orientation = _orientation(image)
+    # Everything here works on the image box-averaged to at most 447 px: no copy of a large image is made.
+    image, notes = _grayscale(image, max(width, height) // _WORKING_SIDE)
+    if orientation in _ORIENTATIONS:
+        image = image.transpose(getattr(Image.Transpose, _ORIENTATIONS[orientation]))
+        notes.append(f"turned upright (EXIF orientation {orientation})")
+        if orientation >= 5:
+            width, height = height, width
+    return image, notes, (width, height)
+
+
 def image_to_digit(image, *, invert: str = "auto") -> tuple[np.ndarray, list[str]]:
     """Convert a Pillow image of any size and mode to a 28x28 uint8 MNIST-style digit.
 
@@ -191,20 +226,7 @@ def image_to_digit(image, *, invert: str = "auto") -> tuple[np.ndarray, list[str
 
     if invert not in ("auto", "yes", "no"):
         raise ValueError(f"`invert` must be 'auto', 'yes' or 'no'. Received: invert={invert!r}")
-    width, height = image.size
-    if width * height > MAX_IMAGE_PIXELS:
-        raise ImageReadError(
-            f"{width}x{height} is {width * height:,} pixels, more than the {MAX_IMAGE_PIXELS:,} a digit's "
-            "image may have: crop or shrink it first"
-        )
-    orientation = _orientation(image)
-    # Everything below works on the image box-averaged to at most 447 px: no copy of a large image is made.
-    image, notes = _grayscale(image, max(width, height) // _WORKING_SIDE)
-    if orientation in _ORIENTATIONS:
-        image = image.transpose(getattr(Image.Transpose, _ORIENTATIONS[orientation]))
-        notes.append(f"turned upright (EXIF orientation {orientation})")
-        if orientation >= 5:
-            width, height = height, width
+    image, notes, (width, height) = working_grayscale(image)
     pixels = np.asarray(image)
     border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
     do_invert = invert == "yes" or (invert == "auto" and np.median(border) > 127)
@@ -350,10 +372,6 @@ def read_digits(
         ImageReadError: The file is not a readable image, is too large, or
             holds arrays of the wrong shape or type; the message names it.
     """
-    import warnings
-
-    from PIL import Image, UnidentifiedImageError
-
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: file not found")
@@ -363,25 +381,41 @@ def read_digits(
         )
     if path.suffix.lower() == ".npy":
         return _read_npy(path, max_images)
+    digit, notes = _open_image(path, lambda image: image_to_digit(image, invert=invert))
+    return digit[np.newaxis], notes
+
+
+def _open_image(source, convert) -> tuple:
+    """``convert(image)`` of the image file ``source`` (a path, or its bytes), every read problem an ImageReadError.
+
+    ``convert`` returns ``(result, notes)``; a note is added for a multi-frame file (its first frame is used).
+    """
+    import io
+    import warnings
+
+    from PIL import Image, UnidentifiedImageError
+
+    name = "the image" if isinstance(source, (bytes, bytearray, memoryview)) else str(source)
+    opened = io.BytesIO(bytes(source)) if name == "the image" else source
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
+            with Image.open(opened) as image:
                 width, height = image.size
                 if width * height > MAX_IMAGE_PIXELS:
                     raise ImageReadError(
-                        f"{path}: {width}x{height} is {width * height:,} pixels, more than the "
+                        f"{name}: {width}x{height} is {width * height:,} pixels, more than the "
                         f"{MAX_IMAGE_PIXELS:,} a digit's image may have: crop or shrink it first"
                     )
                 animated = getattr(image, "is_animated", False)  # n_frames would decode every frame
                 image.load()
-                digit, notes = image_to_digit(image, invert=invert)
+                result, notes = convert(image)
     except ImageReadError:
         raise
     except UnidentifiedImageError:
-        raise ImageReadError(f"{path}: not an image Pillow can read") from None
+        raise ImageReadError(f"{name}: not an image Pillow can read") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageReadError(f"{path}: refused as a decompression bomb ({exc})") from None
+        raise ImageReadError(f"{name}: refused as a decompression bomb ({exc})") from None
     except (
         OSError,
         SyntaxError,
@@ -389,10 +423,44 @@ def read_digits(
         EOFError,
         MemoryError,
     ) as exc:  # truncated or corrupt image data
-        raise ImageReadError(f"{path}: unreadable image ({exc})") from None
+        raise ImageReadError(f"{name}: unreadable image ({exc})") from None
     if animated:
         notes.insert(0, "first frame used (the file holds several)")
-    return digit[np.newaxis], notes
+    return result, notes
+
+
+def read_grayscale(source) -> tuple[np.ndarray, list[str]]:
+    """Read an image file (a path, or the file's bytes, e.g. an upload) as upright uint8 grayscale.
+
+    The same checks as :func:`read_digits` (size from the header before
+    decoding, decompression bombs, corrupt data) and the same conversion
+    as :func:`image_to_digit`'s first step (:func:`working_grayscale`): an
+    image longer than 447 pixels is box-averaged by a whole factor, so a
+    phone photo takes little memory. Nothing is inverted or resized to 28:
+    :func:`cae_lib.handwriting.mnist_preprocess` does that from here.
+
+    Returns:
+        ``(pixels, notes)``: uint8 ``(height, width)``, at most 447 px on its
+        longer side; the conversions applied, in words.
+
+    Raises:
+        FileNotFoundError: A path that does not exist.
+        ImageReadError: Not a readable image, or too large; the message names the file.
+    """
+
+    def convert(image):
+        gray, notes, (width, height) = working_grayscale(image)
+        if gray.size != (width, height):
+            notes.append(f"box-averaged {width}x{height} -> {gray.size[0]}x{gray.size[1]}")
+        return np.asarray(gray, dtype=np.uint8).copy(), notes
+
+    if not isinstance(source, (bytes, bytearray, memoryview)):
+        source = Path(source)
+        if not source.exists():
+            raise FileNotFoundError(f"{source}: file not found")
+        if not source.is_file():
+            raise ImageReadError(f"{source}: is not a regular file, not an image")
+    return _open_image(source, convert)
 
 
 def write_png(path: str | os.PathLike, digit: np.ndarray) -> Path:

@@ -3,6 +3,8 @@
 * :mod:`.explorer` - :class:`LatentExplorer`, the latent-size and quality explorer of notebook 07;
 * :mod:`.guess` - :class:`GuessTheOriginal`, the side-by-side "visually lossless" game of notebook 06;
 * :mod:`.mosaic` - :func:`digit_mosaic`, originals, decoded digits and error maps as one PNG;
+* :mod:`.pad` - :class:`HandwritingLab` and :func:`drawing_pad`, your own digit through MNIST's preprocessing
+  and the codec (notebook 07);
 * :mod:`.display` - showing a widget on ipywidgets 7 (Colab) and 8 alike.
 
 Example:
@@ -24,8 +26,9 @@ from .explorer import (
 )
 from .guess import GuessTheOriginal
 from .mosaic import digit_mosaic
+from .pad import HandwritingLab, drawing_pad
 
 __all__ = [
     "AUTOENCODER", "DEFAULT_STEPS", "FLOAT", "IPYWIDGETS_7_NOTE", "RATE", "RAW_BYTES", "Figures",
-    "GuessTheOriginal", "LatentExplorer", "digit_mosaic", "quality_label",
+    "GuessTheOriginal", "HandwritingLab", "LatentExplorer", "digit_mosaic", "drawing_pad", "quality_label",
 ]  # fmt: skip
