@@ -299,13 +299,14 @@ def steps_figure(steps: list[Step], *, size: float = 1.5):
 
     from .figure_text import describe
 
-    fig, axes = plt.subplots(1, len(steps), figsize=(len(steps) * size, size * 1.45), squeeze=False)
+    fig, axes = plt.subplots(
+        1, len(steps), figsize=(len(steps) * size, size * 1.6), squeeze=False, layout="constrained"
+    )
     for ax, step in zip(axes[0], steps):
         ax.imshow(step.image, cmap="gray", vmin=0, vmax=255)
         ax.set_xticks([])
         ax.set_yticks([])
-        ax.set_title("\n".join(textwrap.wrap(step.caption, 20)), fontsize=7)
-    fig.tight_layout()
+        ax.set_title("\n".join(textwrap.wrap(step.caption, 24)), fontsize=7)
     text = "; ".join(f"{i}. {s.caption}" for i, s in enumerate(steps, 1))
     describe(fig, f"MNIST's preprocessing of the drawing, {len(steps)} stages left to right: {text}.")
     return fig
@@ -360,6 +361,6 @@ def figure_png(fig) -> bytes:
     import matplotlib.pyplot as plt
 
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=90)
+    fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
     plt.close(fig)
     return buffer.getvalue()
