@@ -181,7 +181,7 @@ def test_a_learners_model_is_kept_only_once_its_check_passed_and_comes_back_with
     # Exercise 7 of 05: the same layers at latent 8, the learner's architecture kept
     kept8 = nb05.encoder_from_03(8)
     assert "Your model from notebook 03" in capsys.readouterr().out
-    assert kept8.output.shape[-1] == 8 and kept8.name == "encoder"
+    assert kept8.outputs[0].shape[-1] == 8 and kept8.name == "encoder"
     assert [layer.name for layer in kept8.layers] == [layer.name for layer in encoder.layers]
     assert (
         kept8.get_layer("dense1").get_weights()[0].shape == encoder.get_layer("dense1").get_weights()[0].shape

@@ -292,4 +292,8 @@ def test_described_images_carry_the_description_ipywidgets_tooltips_read():
     image = described_image(format="png", tooltip="Eight digits.")
     assert isinstance(image, ipywidgets.Image)
     state = image.get_state()
-    assert state["description"] == "" and state["tooltip"] == "Eight digits."
+    assert state["description"] == ""
+    if (
+        int(ipywidgets.__version__.split(".")[0]) >= 8
+    ):  # ipywidgets 7 (Colab) has no tooltip trait: nothing to draw
+        assert state["tooltip"] == "Eight digits."

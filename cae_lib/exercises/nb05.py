@@ -625,7 +625,7 @@ def encoder_from_03(latent_dim: int = 28):
         raise ValueError(f"latent_dim must be a positive int. Received: latent_dim={latent_dim!r}")
     model = kept_model("my_encoder", fallback=lambda: models.build_encoder(int(latent_dim)), made_in="notebook 03",
                        model_name="encoder", units={"latent": int(latent_dim)})  # fmt: skip
-    if int(model.output.shape[-1]) != latent_dim:  # a kept encoder whose last layer is not named 'latent'
+    if int(model.outputs[0].shape[-1]) != latent_dim:  # a kept encoder whose last layer is not named 'latent'
         print(f"Using the library's version: your encoder's output is not its layer 'latent', so it cannot be "
               f"resized to {latent_dim}.")  # fmt: skip
         model = models.build_encoder(int(latent_dim))
