@@ -40,6 +40,7 @@ CSS = """
 .cae-live figure { margin: 0; }
 .cae-live figcaption { font-size: 0.9em; color: #444; max-width: 44em; }
 .cae-live-digits, .cae-live-pair { image-rendering: pixelated; max-width: 100%; height: auto; }
+.cae-live-curve text { font: 11px system-ui, sans-serif; fill: #333; }
 .cae-live button { font: inherit; padding: 0.3em 0.9em; margin-right: 0.5em; }
 .cae-live-note { font-size: 0.85em; color: #555; margin: 0.5em 0 0; }
 """
@@ -102,7 +103,7 @@ def explorer_html(data: dict, uid: str) -> str:
 <figcaption>Rows: the original digits, decoded, and the signed error (red: decoded too bright, blue: too dark).
 PSNR per digit: <span class="cae-live-psnr">{", ".join(f"{p:.1f}" for p in state["psnr"])}</span> dB.</figcaption>
 </figure>
-<figure><img class="cae-live-curve" width="360" height="270" alt="">
+<figure><svg class="cae-live-curve" role="img" width="360" height="270" viewBox="0 0 360 270"></svg>
 <figcaption>Grey: every quantisation setting; red: the latent sizes at the current one; green squares:
 the rate-aware models; star: the current model. Measured on {data["reference"]} test digits.</figcaption></figure>
 </div>

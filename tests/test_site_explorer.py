@@ -194,7 +194,7 @@ _SHOWN = """(root) => { const r = document.querySelector(root); return {
     state: r.getAttribute('data-state'), drawn: r.getAttribute('data-drawn'),
     status: r.querySelector('.cae-live-status').textContent, stats: r.querySelector('.cae-live-stats').textContent,
     src: r.querySelector('.cae-live-digits').getAttribute('src'), alt: r.querySelector('.cae-live-digits').alt,
-    curve: r.querySelector('.cae-live-curve').alt,
+    curve: r.querySelector('.cae-live-curve').getAttribute('aria-label'),
     width: r.querySelector('.cae-live-digits').naturalWidth}; }"""
 
 
@@ -218,7 +218,7 @@ def _check_shown(shown: dict, data: dict) -> dict:
     assert shown["alt"] == state["alt"] and shown["src"].startswith("data:image/png;base64,")
     assert shown["width"] == 8 * 28 * 3 + 7 * 4  # the mosaic drawn on the page: three rows of eight digits
     _, key, step = shown["state"].split("|")
-    assert shown["curve"] == data["curve_alt"][f"{step}|{key}"]  # the curve's picture, drawn as SVG
+    assert shown["curve"] == data["curve_alt"][f"{step}|{key}"]
     return state
 
 

@@ -14,8 +14,7 @@
     const stats = root.querySelector(".cae-live-stats");
     const image = root.querySelector(".cae-live-digits");
     const psnrText = root.querySelector(".cae-live-psnr");
-    const curveImage = root.querySelector(".cae-live-curve");
-    let svg = null;
+    const svg = root.querySelector(".cae-live-curve");
     const colours = [];
     for (let i = 0; i < 256; i++) colours.push(parseInt(data.colours.substr(6 * i, 6), 16));
     const latentLabels = data.latent_dims.map(function (d) { return "latent " + d; });
@@ -78,7 +77,6 @@
     function el(name, attrs, text) {
       const e = document.createElementNS(SVG, name);
       for (const k in attrs) e.setAttribute(k, attrs[k]);
-      if (name === "text") { e.setAttribute("font-family", "system-ui, sans-serif"); e.setAttribute("font-size", "11"); e.setAttribute("fill", "#333"); }
       if (text !== undefined) e.textContent = text;
       svg.appendChild(e);
       return e;
@@ -87,10 +85,7 @@
     // Mean PSNR against bytes per digit (log scale): every setting grey, the current one red, the rate-aware
     // models green, the current model a star; as the widget's curve.
     function curve(stepLabel, key) {
-      svg = document.createElementNS(SVG, "svg");
-      svg.setAttribute("xmlns", SVG); svg.setAttribute("width", "360"); svg.setAttribute("height", "270");
-      svg.setAttribute("viewBox", "0 0 360 270");
-      el("rect", {x: 0, y: 0, width: 360, height: 270, fill: "#fff"});
+      while (svg.firstChild) svg.removeChild(svg.firstChild);
       const rows = [];
       data.steps.forEach(function (s) { data.curves[s].ae.forEach(function (r) { rows.push(r); }); });
       const rate = family === "rate" ? data.curves[stepLabel].rate : [];
@@ -137,9 +132,7 @@
         }
         el("polygon", {points: pts.join(" "), fill: "#1f77b4"});
       }
-      // An <img> of the SVG, with the widget's text of its curve picture as alternative text.
-      curveImage.src = "data:image/svg+xml;charset=utf-8," + encodeURIComponent(new XMLSerializer().serializeToString(svg));
-      curveImage.alt = data.curve_alt[stepLabel + "|" + key] || "";
+      svg.setAttribute("aria-label", data.curve_alt[stepLabel + "|" + key] || "");
     }
 
     function setRange(input, labels) {
