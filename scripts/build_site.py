@@ -19,12 +19,9 @@ notebook has TeX, diagrams or anything else that needs them.
   ``cae_lib.training``), and stream outputs are cleaned like a terminal
   would show them (carriage returns and backspaces applied), so a progress
   bar cannot bloat a page.
-* Widgets are shown as a static picture of their last state: images, text
-  and the controls' values, rendered from the widget state the kernel left;
-  their controls do nothing on the page. Except notebook 07's explorer and
-  notebook 06's guessing game, which stay alive: a cell appended to their
-  notebook computes their states with the widgets themselves, and the page
-  gets them with a small script (scripts/site_widgets.py, scripts/site_assets/).
+* Widgets (notebooks 06 and 07) are shown as a static picture of their last
+  state: images, text and the controls' values, rendered from the widget
+  state the kernel left; their controls do nothing on the page.
 * A notebook that raises stops the build with a message naming it and the
   cell; the site is built in a temporary folder and moved into place only
   when every page is done, so ``site/`` is never half built.
@@ -73,19 +70,6 @@ WIDGET_NOTE = (
     "Interactive widget, shown as the notebook left it: its controls do nothing on this page. "
     "Open the notebook in JupyterLab (<code>make course</code>) to use it."
 )
-
-
-def _site_widgets():
-    """scripts/site_widgets.py: the live explorer and guessing game (loaded by path, as the tests load this file)."""
-    import importlib.util
-
-    if "cae_site_widgets" not in sys.modules:
-        path = Path(__file__).with_name("site_widgets.py")
-        spec = importlib.util.spec_from_file_location("cae_site_widgets", path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        sys.modules["cae_site_widgets"] = module
-    return sys.modules["cae_site_widgets"]
 
 
 class SiteError(Exception):
@@ -357,13 +341,6 @@ def tidy(notebook) -> None:
     import nbformat
 
     states = widget_states(notebook)
-    live, mark = {}, _site_widgets().CELL_MARK  # the widgets' precomputed states, by widget id
-    for cell in [c for c in notebook.cells if c.get("metadata", {}).get(mark)]:
-        notebook.cells.remove(cell)
-        for output in cell.get("outputs", []):
-            data = output.get("data", {}).get(_site_widgets().MIME_TYPE)
-            if isinstance(data, dict) and data.get("model_id"):
-                live[data["model_id"]] = data
     for cell in notebook.cells:
         if cell.cell_type == "markdown":
             cell.source = offline_markdown(cell.source)
@@ -371,12 +348,7 @@ def tidy(notebook) -> None:
             continue
         outputs = []
         for output in cell.get("outputs", []):
-            model_id = output.get("data", {}).get(WIDGET_VIEW, {}).get("model_id")
-            element = model_id in live and _site_widgets().live_html(live[model_id], f"cae-live-{model_id}")
-            if element:
-                output = {"output_type": "display_data", "metadata": {}, "data": {"text/html": element}}
-                live.pop(model_id)
-            elif WIDGET_VIEW in output.get("data", {}):
+            if WIDGET_VIEW in output.get("data", {}):
                 output = static_widget_output(output, states)
             outputs.append(output)
         cell.outputs = [nbformat.from_dict(o) for o in merge_streams(outputs)]
@@ -413,11 +385,6 @@ def execute(path: Path, *, timeout: int = CELL_TIMEOUT, env: dict | None = None)
     from nbclient import NotebookClient
 
     notebook = nbformat.read(path, as_version=4)
-    widgets = _site_widgets()
-    if any(c.cell_type == "code" and any(m in c.source for m in widgets.MAKERS) for c in notebook.cells):
-        # Last, in the same kernel: the live widgets' states, computed by the widgets (tidy() takes the cell out).
-        publish = nbformat.v4.new_code_cell(widgets.PUBLISH_CELL, metadata={widgets.CELL_MARK: True})
-        notebook.cells.append(publish)
     with tempfile.TemporaryDirectory(prefix="cae-site-run-") as workdir:
         client = NotebookClient(
             notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": workdir}},
@@ -634,8 +601,7 @@ def index_page(lessons: list[Lesson], quick: bool, docs: list | tuple = ()) -> s
 {items}
 </ol>
 {about}<footer>Built by <code>make site</code> (<code>scripts/build_site.py</code>) from the notebooks and
-<code>cae_lib</code>, with nbconvert. Widgets show their last state; their controls work in JupyterLab only,
-except the explorer of notebook 07 and the guessing game of 06, computed ahead for the site.</footer>
+<code>cae_lib</code>, with nbconvert. Widgets show their last state; their controls work in JupyterLab only.</footer>
 </main>
 </body>
 </html>
@@ -875,9 +841,7 @@ def is_quick(env: dict) -> bool:
 def inputs_digest(notebooks: list[Path], env: dict, root: Path = ROOT) -> str:
     """A digest of everything a build depends on: notebooks, library, builder, settings and installed packages."""
     digest = hashlib.sha256()
-    here = Path(__file__).resolve()
-    assets = sorted(here.with_name("site_assets").glob("*"))  # the live widgets' scripts
-    files = [*notebooks, here, here.with_name("site_widgets.py"), *assets]
+    files = [*notebooks, Path(__file__).resolve()]
     library = root / "cae_lib"
     if library.is_dir():
         files += sorted(p for p in library.rglob("*") if p.is_file() and "__pycache__" not in p.parts)

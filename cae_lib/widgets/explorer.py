@@ -110,7 +110,6 @@ class LatentExplorer:
         curve_image: ``ipywidgets.Image``: the sweep curve, current setting starred (PNG).
         stats: ``ipywidgets.HTML`` with the figures of the current setting.
         figures: The current :class:`Figures`.
-        shown: ``(digits, decoded, per-digit PSNR)`` of the current setting, as the pictures show them.
         models: The loaded codec models, by latent size (autoencoders, loaded at start
             for the sweep) or by name (rate-aware models, loaded when first shown).
         curve: ``{step: [(latent size, bytes per digit, mean PSNR), ...]}`` of the autoencoders.
@@ -196,7 +195,6 @@ class LatentExplorer:
         self.stats = w.HTML()
         self.indices = np.arange(n_digits)
         self.figures: Figures | None = None
-        self.shown = None
 
         self.family.observe(self._on_change, names="value")
         self.latent_slider.observe(self._on_latent, names="value")
@@ -272,7 +270,6 @@ class LatentExplorer:
         digits = self.images[self.indices]
         decoded, per_digit, file_bytes, mean_psnr, mean_ssim = self._code(digits, key, step)
         psnr = metrics.psnr(digits, decoded, data_range=255)  # per digit, for the titles
-        self.shown = digits, decoded, psnr  # what the pictures show (the course site's static states read it)
         self._draw(digits, decoded, psnr, key, step)
         name = key if isinstance(key, str) else pretrained.resolve(int(key))
         self.figures = Figures(
